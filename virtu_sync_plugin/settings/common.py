@@ -1,0 +1,65 @@
+"""
+Defaults for the plugin's settings, for every Open edX environment.
+"""
+
+from virtu_sync_plugin.conf import DEFAULTS
+
+
+def plugin_settings(settings):
+    """
+    Give each ``VIRTU_SYNC_*`` setting its default, unless the operator has set it already.
+    """
+    # .. setting_name: VIRTU_SYNC_BACKEND_URL
+    # .. setting_default: ""
+    # .. setting_description: Base URL of the Virtu backend, such as https://virtu.example.com; batches
+    #   are posted to {VIRTU_SYNC_BACKEND_URL}/course-sync/v1/batches. Nothing is sent while it is empty.
+    # .. setting_warning: Must be https unless VIRTU_SYNC_ALLOW_INSECURE_HTTP is True.
+    _set_default(settings, "VIRTU_SYNC_BACKEND_URL")
+
+    # .. setting_name: VIRTU_SYNC_API_TOKEN
+    # .. setting_default: ""
+    # .. setting_description: Bearer token sent to the Virtu backend in the Authorization header.
+    #   Required when VIRTU_SYNC_BACKEND_URL is set.
+    # .. setting_warning: A secret: keep it out of version control (put it with the other secrets of
+    #   the deployment). The plugin never logs it.
+    _set_default(settings, "VIRTU_SYNC_API_TOKEN")
+
+    # .. setting_name: VIRTU_SYNC_SIGNING_SECRET
+    # .. setting_default: ""
+    # .. setting_description: Shared secret for signing requests. When set, each request carries an
+    #   X-Virtu-Signature header, an HMAC-SHA256 of its timestamp and body; when empty, requests are
+    #   not signed.
+    # .. setting_warning: A secret: keep it out of version control. The plugin never logs it.
+    _set_default(settings, "VIRTU_SYNC_SIGNING_SECRET")
+
+    # .. setting_name: VIRTU_SYNC_BATCH_SIZE
+    # .. setting_default: 200
+    # .. setting_description: Largest number of operations sent in one request; a bigger change is
+    #   split into several batches. A whole number from 1 to 1000.
+    _set_default(settings, "VIRTU_SYNC_BATCH_SIZE")
+
+    # .. setting_name: VIRTU_SYNC_TIMEOUT
+    # .. setting_default: (5.0, 30.0)
+    # .. setting_description: Timeouts for one request to the Virtu backend, in seconds: a pair
+    #   (connect, read), or a single number used for both.
+    _set_default(settings, "VIRTU_SYNC_TIMEOUT")
+
+    # .. setting_name: VIRTU_SYNC_ALLOW_INSECURE_HTTP
+    # .. setting_default: False
+    # .. setting_description: Allow a plain http:// VIRTU_SYNC_BACKEND_URL.
+    # .. setting_warning: For local development only: over plain HTTP the API token and the course
+    #   data travel unencrypted.
+    _set_default(settings, "VIRTU_SYNC_ALLOW_INSECURE_HTTP")
+
+    # .. setting_name: VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES
+    # .. setting_default: ("problem", "openassessment", "drag-and-drop-v2", "lti_consumer", "lti",
+    #   "staffgradedxblock", "edx_sga")
+    # .. setting_description: Component types inside a unit that are synced as assessments: the
+    #   scorable ones. Other components (html, video, discussion, done, ...) are not synced. Add the
+    #   types of other scored XBlocks installed on the platform.
+    _set_default(settings, "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES")
+
+
+def _set_default(settings, name):
+    if not hasattr(settings, name):
+        setattr(settings, name, DEFAULTS[name])
