@@ -1,0 +1,154 @@
+"""The entity types of course-sync v1: their fields, the values those accept, and their place in the tree.
+
+Mirrors ``docs/openapi/course-sync-v1.yaml`` (``tests/test_reference_backend.py`` checks that the two agree).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
+
+_KEY_PART = r"[^\s+/@]+"
+COURSE_KEY = re.compile(rf"course-v1:{_KEY_PART}\+{_KEY_PART}\+{_KEY_PART}")
+BLOCK_KEY = re.compile(rf"block-v1:{_KEY_PART}\+{_KEY_PART}\+{_KEY_PART}\+type@{_KEY_PART}\+block@{_KEY_PART}")
+UTC_DATETIME = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
+)
+
+
+class InvalidBatch(ValueError):
+    """A request body that breaks the contract's schema; the message says where and how."""
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """What a value must be, with the words used to say so when it is not."""
+
+    expected: str
+    accepts: Callable[[Any], bool]
+
+    def check(self, value: Any, where: str) -> None:
+        """Raise InvalidBatch unless the rule accepts ``value``."""
+        if not self.accepts(value):
+            raise InvalidBatch(f"{where}: expected {self.expected}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    # JSON Schema counts 1.0 as an integer; so does this backend, to agree with the document.
+    return _is_number(value) and float(value).is_integer()
+
+
+TEXT = ValueRule("a string", lambda value: isinstance(value, str))
+OPTIONAL_TEXT = ValueRule("a string or null", lambda value: value is None or isinstance(value, str))
+FLAG = ValueRule("a boolean", lambda value: isinstance(value, bool))
+OPTIONAL_NUMBER = ValueRule("a number or null", lambda value: value is None or _is_number(value))
+UTC_DATETIME_TEXT = ValueRule(
+    "a UTC datetime 'YYYY-MM-DDTHH:MM:SSZ'",
+    lambda value: isinstance(value, str) and UTC_DATETIME.fullmatch(value) is not None,
+)
+OPTIONAL_UTC_DATETIME = ValueRule(
+    "a UTC datetime 'YYYY-MM-DDTHH:MM:SSZ' or null",
+    lambda value: value is None or UTC_DATETIME_TEXT.accepts(value),
+)
+POSITION = ValueRule("an integer >= 0", lambda value: _is_integer(value) and value >= 0)
+IDENTIFIER = ValueRule(
+    "a string of 1 to 128 characters", lambda value: isinstance(value, str) and 1 <= len(value) <= 128
+)
+COURSE_ID = ValueRule(
+    "a course key 'course-v1:ORG+NUMBER+RUN'",
+    lambda value: isinstance(value, str) and COURSE_KEY.fullmatch(value) is not None,
+)
+BLOCK_ID = ValueRule(
+    "a usage key 'block-v1:ORG+NUMBER+RUN+type@TYPE+block@ID'",
+    lambda value: isinstance(value, str) and BLOCK_KEY.fullmatch(value) is not None,
+)
+NULL = ValueRule("null", lambda value: value is None)
+
+COURSE = "course"
+# In tree order: each type's parent type comes before it.
+ENTITY_FIELDS: Mapping[str, Mapping[str, ValueRule]] = {
+    COURSE: {
+        "title": TEXT,
+        "org": TEXT,
+        "number": TEXT,
+        "run": TEXT,
+        "start": OPTIONAL_UTC_DATETIME,
+        "end": OPTIONAL_UTC_DATETIME,
+        "language": OPTIONAL_TEXT,
+        "self_paced": FLAG,
+    },
+    "topic": {
+        "title": TEXT,
+        "start": OPTIONAL_UTC_DATETIME,
+        "visible_to_staff_only": FLAG,
+        "hide_from_toc": FLAG,
+    },
+    "subtopic": {
+        "title": TEXT,
+        "start": OPTIONAL_UTC_DATETIME,
+        "due": OPTIONAL_UTC_DATETIME,
+        "graded": FLAG,
+        "format": OPTIONAL_TEXT,
+        "visible_to_staff_only": FLAG,
+        "hide_from_toc": FLAG,
+    },
+    "unit": {"title": TEXT, "visible_to_staff_only": FLAG},
+    "assessment": {"title": TEXT, "block_type": TEXT, "weight": OPTIONAL_NUMBER, "graded": FLAG},
+}
+ENTITY_TYPES = tuple(ENTITY_FIELDS)
+PARENT_TYPE: Mapping[str, str | None] = {
+    COURSE: None,
+    "topic": COURSE,
+    "subtopic": "topic",
+    "unit": "subtopic",
+    "assessment": "unit",
+}
+
+
+def key_rule(entity_type: str | None) -> ValueRule:
+    """The rule for the key of an entity of this type (``None``: the parent of a course, which has none)."""
+    if entity_type is None:
+        return NULL
+    return COURSE_ID if entity_type == COURSE else BLOCK_ID
+
+
+def fingerprint(fields: Mapping[str, Any]) -> str:
+    """The contract's fingerprint of an entity's full field dict: SHA-256 of its canonical JSON."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_fields(entity_type: str, data: Any, where: str, *, complete: bool) -> None:
+    """Check an operation's ``data``: known fields with valid values, and every field when ``complete``."""
+    if not isinstance(data, dict):
+        raise InvalidBatch(f"{where}: expected an object, got {data!r}")
+    fields = ENTITY_FIELDS[entity_type]
+    unexpected = sorted(set(data) - set(fields))
+    if unexpected:
+        raise InvalidBatch(f"{where}: unexpected field(s) for a {entity_type}: {', '.join(unexpected)}")
+    missing = [name for name in fields if name not in data]
+    if complete and missing:
+        raise InvalidBatch(f"{where}: a {entity_type} create needs every field; missing: {', '.join(missing)}")
+    for name, value in data.items():
+        fields[name].check(value, f"{where}.{name}")
+
+
+def check_keys(
+    mapping: Mapping[str, Any], where: str, *, required: AbstractSet[str], allowed: AbstractSet[str] | None = None
+) -> None:
+    """Check that an object has every ``required`` key and, unless ``allowed`` is None, no key outside it."""
+    missing = sorted(required - set(mapping))
+    if missing:
+        raise InvalidBatch(f"{where}: missing {', '.join(missing)}")
+    unexpected = sorted(set(mapping) - allowed) if allowed is not None else []
+    if unexpected:
+        raise InvalidBatch(f"{where}: unexpected {', '.join(unexpected)}")
