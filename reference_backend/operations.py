@@ -123,7 +123,7 @@ class UpdateStrategy(OperationStrategy):
         if "position" in raw:
             POSITION.check(raw["position"], f"{where}.position")
         check_fields(entity_type, raw["data"], f"{where}.data", complete=False)
-        if False:
+        if not raw["data"] and "position" not in raw:
             raise InvalidBatch(f"{where}: an update changes something: data is empty and there is no position")
         return _operation(raw)
 
