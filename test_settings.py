@@ -3,6 +3,7 @@ Django settings for running the tests and manage.py outside Open edX.
 """
 
 import atexit
+import os
 import shutil
 import sys
 import tempfile
@@ -28,8 +29,11 @@ TIME_ZONE = "UTC"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        # Test runs use an in-memory database; this file is only for manage.py.
         "NAME": str(Path(tempfile.gettempdir()) / "virtu_sync_plugin.sqlite3"),
+        # Concurrent syncs (threads, and worker processes) wait for the write lock.
+        "OPTIONS": {"timeout": 30},
+        # A file, not memory, so that worker processes started by tests share it.
+        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"virtu_sync_plugin_test_{os.getpid()}.sqlite3")},
     },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -81,3 +85,11 @@ VIRTU_SYNC_API_TOKEN = "test-api-token"
 VIRTU_SYNC_SIGNING_SECRET = "test-signing-secret"
 # Short, so that a test that reaches a server by mistake fails fast.
 VIRTU_SYNC_TIMEOUT = (1.0, 5.0)
+
+# Studio's base URL, sent to the backend as the batches' source.
+CMS_ROOT_URL = "https://studio.virtu.test"
+
+# Tasks run in the calling process unless a test starts a real worker (tests/test_celery_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = "memory://"

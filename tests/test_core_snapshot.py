@@ -15,6 +15,7 @@ from virtu_sync_plugin.core.snapshot import (
     empty_snapshot,
     snapshot_from_json,
     snapshot_to_json,
+    without_subtrees,
 )
 
 OUTLINE = make_outline(
@@ -99,3 +100,12 @@ def test_fields_missing_from_an_older_stored_form_read_as_none_and_are_sent_agai
 def test_unreadable_snapshots_are_a_clear_error(text):
     with pytest.raises(SnapshotFormatError):
         snapshot_from_json(text)
+
+
+def test_without_subtrees_drops_what_the_backend_lacks():
+    snapshot = without_subtrees(OUTLINE, [block_id("subtopic", "equations"), "block-v1:unknown"])
+    assert set(snapshot.entities) == set(OUTLINE.entities) - {
+        block_id("subtopic", "equations"),
+        block_id("unit", "linear"),
+        block_id("assessment", "q1"),
+    }

@@ -59,6 +59,13 @@ def advance_snapshot(snapshot: CourseOutline, applied: Iterable[ChangeOperation]
     return CourseOutline(snapshot.course_id, entities)
 
 
+def without_subtrees(snapshot: CourseOutline, entity_ids: Iterable[str]) -> CourseOutline:
+    """The snapshot minus these entities and everything below them (what the backend lacks)."""
+    entities = dict(snapshot.entities)
+    _delete_subtrees(entities, list(entity_ids))
+    return CourseOutline(snapshot.course_id, entities)
+
+
 def _apply_update(entities: dict[str, Entity], operation: ChangeOperation) -> None:
     old = entities.get(operation.entity_id)
     if old is None:

@@ -1,0 +1,133 @@
+"""
+Real Celery: worker processes consume ``sync_course`` from a real Redis broker started
+here; Studio's publishes reach the backend through them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+
+from tests.celery_app import app as celery_app
+from tests.conftest import REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
+from demo.export_editor import ExportEditor
+from virtu_sync_plugin import api
+from virtu_sync_plugin.models import SyncRun
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """One Redis for the session: the test process keeps a connection pool per broker URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing: .ci/run installs it")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(lambda: _answers_ping(port), 10, "redis")
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _redis_command(url: str, command: bytes) -> bytes:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=2) as sock:
+        sock.sendall(command + b"\r\n")
+        return sock.recv(64)
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def celery_worker(redis_url, studio, backend, settings, tmp_path):
+    """Two worker processes (prefork) on the test's database, modulestore root and backend."""
+    assert _redis_command(redis_url, b"FLUSHALL").startswith(b"+OK")  # no task left by an earlier test
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+        "PYTHONPATH": str(REPO_ROOT),
+        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
+        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
+        "VIRTU_TEST_BACKEND_URL": backend.url,
+        "VIRTU_TEST_BROKER_URL": redis_url,
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "--concurrency=2", "--pool=prefork",
+         "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+        cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )
+    celery_app.conf.update(task_always_eager=False, broker_url=redis_url)
+    wait_for(lambda: "ready" in Path(log.name).read_text(), 60, "the worker to start")
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+    log.close()
+    print(Path(log.name).read_text()[-5000:])  # shown by pytest when the test failed
+    celery_app.conf.update(task_always_eager=True)
+
+
+def in_sync(backend) -> bool:
+    outline = api.build_outline(SAMPLE_COURSE_ID)
+    return outline is not None and backend.tree(SAMPLE_COURSE_ID) == outline.tree()
+
+
+def test_a_publish_reaches_the_backend_through_a_real_worker(celery_worker, studio, backend, sync_switch_on):
+    with transaction.atomic():
+        studio.publish_export(SAMPLE_COURSE)
+    wait_for(lambda: in_sync(backend), 60, "the backend to equal the outline")
+    assert SyncRun.objects.get().trigger == "publish"
+
+
+def test_a_burst_of_publishes_never_runs_two_syncs_of_the_course_at_once(
+    celery_worker, studio, backend, sync_switch_on, tmp_path
+):
+    backend.set_faults(latency=0.2)
+    editor = ExportEditor(SAMPLE_COURSE, tmp_path)
+    for number in range(10):
+        editor.rename("chapter", "algebra", f"Algebra, edit {number}")
+        with transaction.atomic():
+            studio.publish_export(editor.path)
+    wait_for(lambda: in_sync(backend), 90, "the backend to equal the last publish")
+    wait_for(lambda: not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists(), 30, "the runs to end")
+    runs = list(SyncRun.objects.order_by("started_at"))
+    assert 1 <= len(runs) <= 10
+    for earlier, later in zip(runs, runs[1:]):
+        assert earlier.finished_at <= later.started_at, "two syncs of one course overlapped"
+    assert max(backend.effects().values()) == 1

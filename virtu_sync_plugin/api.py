@@ -1,0 +1,208 @@
+"""
+The public Python API of the Virtu sync plugin (OEP-49).
+
+Other apps, and this app's own tasks, receivers, admin and commands, use only this
+module and :mod:`virtu_sync_plugin.data`.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from django.db import transaction as _transaction
+from opaque_keys.edx.keys import CourseKey
+
+from . import verify as _verify
+from .backend_client import BackendError, StateEndpointUnavailableError
+from .core.diff import diff_outlines as _diff_outlines
+from .course_lease import LEASE_SECONDS as SYNC_LEASE_SECONDS
+from .course_lease import has_pending_request as _has_pending_request
+from .data import ChangeOperation, CourseDrift, CourseOutline, SyncResult
+from .export_diff import UnreadableExportError
+from .export_diff import diff_exports as _diff_exports
+from .keys import InvalidCourseKeyError, parse_course_key
+from .models import SyncRun as _SyncRun
+from .models import SyncScope as _SyncScope
+from .modulestore import course_keys_in_modulestore as _course_keys_in_modulestore
+from .sync import delete_course as _delete_course
+from .sync import preview_course_sync as _preview_course_sync
+from .sync import read_outline as _read_outline
+from .sync import sync_course as _sync_course
+from .toggles import COURSE_SYNC_SWITCH as _COURSE_SYNC_SWITCH
+
+__all__ = [
+    "SYNC_LEASE_SECONDS",
+    "TRIGGER_ADMIN",
+    "TRIGGER_BACKFILL",
+    "TRIGGER_DELETE",
+    "TRIGGER_IMPORT",
+    "TRIGGER_MANUAL",
+    "TRIGGER_PUBLISH",
+    "TRIGGER_RERUN",
+    "BackendError",
+    "InvalidCourseKeyError",
+    "StateEndpointUnavailableError",
+    "UnreadableExportError",
+    "build_outline",
+    "course_keys",
+    "delete_course",
+    "diff_outlines",
+    "has_pending_sync",
+    "is_in_sync_scope",
+    "is_sync_enabled",
+    "is_sync_switch_on",
+    "parse_course_key",
+    "preview_export_change",
+    "queue_course_sync",
+    "repair_course",
+    "sync_course",
+    "verify_course",
+]
+
+TRIGGER_PUBLISH = _SyncRun.Trigger.PUBLISH.value
+TRIGGER_DELETE = _SyncRun.Trigger.DELETE.value
+TRIGGER_IMPORT = _SyncRun.Trigger.IMPORT.value
+TRIGGER_RERUN = _SyncRun.Trigger.RERUN.value
+TRIGGER_BACKFILL = _SyncRun.Trigger.BACKFILL.value
+TRIGGER_ADMIN = _SyncRun.Trigger.ADMIN.value
+TRIGGER_MANUAL = _SyncRun.Trigger.MANUAL.value
+
+
+def build_outline(course_key: str | CourseKey) -> CourseOutline | None:
+    """
+    The published outline of a course, read from the modulestore in one full-depth read.
+
+    Returns ``None`` when the modulestore has no such course (never created, or deleted).
+    Odd content is reported in the outline's ``content_errors``.
+
+    Raises:
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+    """
+    return _read_outline(parse_course_key(course_key))
+
+
+def diff_outlines(old: CourseOutline | None, new: CourseOutline) -> list[ChangeOperation]:
+    """
+    The operations that bring the backend from ``old`` (what it acknowledged; ``None``
+    for nothing) to ``new``: creates (parents first), then updates, then deletes.
+    """
+    return _diff_outlines(old, new)
+
+
+def is_sync_enabled(course_key: str | CourseKey) -> bool:
+    """Whether the course is synced now: the global switch is on and the course is in scope."""
+    key = parse_course_key(course_key)
+    return _COURSE_SYNC_SWITCH.is_enabled() and _SyncScope.current().includes(key)
+
+
+def sync_course(
+    course_key: str | CourseKey,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    trigger: str = TRIGGER_MANUAL,
+) -> SyncResult:
+    """
+    Sync one course with the backend, here and now (the Celery task calls this too).
+
+    Runs the whole pipeline: resend unacknowledged batches, read the published outline,
+    diff it against the acknowledged snapshot, record, send, advance the snapshot. If
+    another worker is syncing the course, the request is left with it and the result is
+    ``QUEUED``. ``force`` diffs against an empty snapshot (everything sent as upserts;
+    what the course no longer has is still deleted). ``dry_run`` returns the operations
+    a sync would send and changes nothing. Does not check :func:`is_sync_enabled`.
+
+    Raises:
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+    """
+    key = parse_course_key(course_key)
+    if dry_run:
+        return _preview_course_sync(key, force=force)
+    return _sync_course(key, trigger=trigger, force=force)
+
+
+def delete_course(course_key: str | CourseKey) -> SyncResult:
+    """
+    Delete a course from the backend (it was deleted in Studio): one ``delete`` of the
+    course entity; its snapshot is dropped once the backend acknowledges it.
+    """
+    return _delete_course(parse_course_key(course_key))
+
+
+def has_pending_sync(course_key: str | CourseKey) -> bool:
+    """Whether a sync of the course was asked for and has not started yet."""
+    return _has_pending_request(parse_course_key(course_key))
+
+
+def queue_course_sync(course_key: str | CourseKey, *, force: bool = False, trigger: str = TRIGGER_MANUAL) -> None:
+    """Queue a sync of the course on the Celery workers (after the current transaction commits)."""
+    from . import tasks  # pylint: disable=import-outside-toplevel  (tasks import this module)
+
+    key = parse_course_key(course_key)
+    _transaction.on_commit(lambda: tasks.sync_course.delay(str(key), trigger, force))
+
+
+def course_keys() -> Iterator[CourseKey]:
+    """The keys of every course in the modulestore, one at a time."""
+    return _course_keys_in_modulestore()
+
+
+# Operator tools
+
+
+def is_sync_switch_on() -> bool:
+    """Whether the global ``virtu_sync.course_sync`` switch is on (off: no course is synced)."""
+    return _COURSE_SYNC_SWITCH.is_enabled()
+
+
+def is_in_sync_scope(course_key: str | CourseKey) -> bool:
+    """Whether the course is in the sync scope set in the admin, whatever the global switch says."""
+    return _SyncScope.current().includes(parse_course_key(course_key))
+
+
+def preview_export_change(
+    old_path: str | os.PathLike, new_path: str | os.PathLike, *, course_key: str | CourseKey | None = None
+) -> list[ChangeOperation]:
+    """
+    The operations a sync would send when a course goes from export ``old_path`` to
+    export ``new_path`` (directories or ``.tar.gz`` files), both read as ``course_key``
+    (default: the key in the new export's ``course.xml``). Reads files only.
+
+    Raises:
+        UnreadableExportError: if either export cannot be read.
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+    """
+    key = parse_course_key(course_key) if course_key is not None else None
+    return _diff_exports(old_path, new_path, course_key=key)
+
+
+def verify_course(course_key: str | CourseKey) -> CourseDrift | None:
+    """
+    Compare the course's published outline with what the backend holds of it (the
+    contract's optional state endpoint): missing, extra and differing entities.
+
+    Returns ``None`` when the modulestore has no such course. Changes nothing and does
+    not check :func:`is_sync_enabled`.
+
+    Raises:
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+        StateEndpointUnavailableError: if the backend does not offer the state endpoint.
+        BackendError: if the backend is not configured, unreachable, or refuses the request.
+    """
+    return _verify.verify_course(parse_course_key(course_key))
+
+
+def repair_course(course_key: str | CourseKey, *, trigger: str = TRIGGER_MANUAL) -> SyncResult:
+    """
+    Bring the backend back to the published course, whatever drifted: take what the
+    backend really holds as the course's snapshot, then sync (missing and differing
+    entities are upserted, extra ones deleted). ``QUEUED`` when another worker is
+    syncing the course; ``COURSE_NOT_FOUND`` when the modulestore lacks it. Does not
+    check :func:`is_sync_enabled`.
+
+    Raises:
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+        StateEndpointUnavailableError: if the backend does not offer the state endpoint.
+        BackendError: if the backend is not configured, unreachable, or refuses the request.
+    """
+    return _verify.repair_course(parse_course_key(course_key), trigger=trigger)

@@ -1,0 +1,381 @@
+"""
+The sync pipeline of one course: outline → diff → operation log → delivery → snapshot.
+
+A pass first resends what an earlier pass recorded but never got acknowledged (same
+batch and operation ids), then reads the published outline, diffs it against the
+snapshot, records the operations before sending them, and advances the snapshot by what
+the backend applied, batch by batch, each in one transaction with the operation log.
+Passes of one course never overlap (see :mod:`course_lease`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from itertools import groupby
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from opaque_keys.edx.locator import CourseLocator
+
+from . import course_lease
+from .backend_client import BackendClient, BackendError
+from .change_processor import APPLIED, DEFERRED, FAILED, BatchEnvelope, ChangeProcessor, Outcome
+from .conf import get_sync_settings
+from .core.diff import diff_outlines
+from .core.operations import ChangeOperation, OperationType
+from .core.outline import COURSE, ContentError, CourseOutline
+from .core.snapshot import (
+    SnapshotFormatError,
+    advance_snapshot,
+    empty_snapshot,
+    snapshot_from_json,
+    snapshot_to_json,
+    without_subtrees,
+)
+from .data import SyncResult, SyncStatus
+from .models import CourseSyncState, SyncOperation, SyncRun
+from .modulestore import outline_from_course_block, read_published_course
+
+log = logging.getLogger(__name__)
+
+
+def sync_course(course_key: CourseLocator, *, trigger: str, force: bool = False) -> SyncResult:
+    """Ask for a sync of the course and run it here, unless another worker is running one."""
+    course_lease.request_sync(course_key, trigger=trigger, force=force)
+    return run_requested(course_key)
+
+
+def delete_course(course_key: CourseLocator) -> SyncResult:
+    """Ask for the course's deletion on the backend and send it here, unless a sync is running."""
+    course_lease.request_sync(course_key, trigger=SyncRun.Trigger.DELETE, deletion=True)
+    return run_requested(course_key)
+
+
+def run_requested(course_key: CourseLocator) -> SyncResult:
+    """
+    Run passes while requests are pending, holding the course's lease.
+
+    Returns the last pass's result, or ``QUEUED`` when another worker holds the lease (it
+    will run once more for the pending request).
+    """
+    owner = course_lease.new_owner()
+    if not course_lease.acquire(course_key, owner):
+        return SyncResult(str(course_key), SyncStatus.QUEUED)
+    try:
+        while True:
+            request = course_lease.start_pass(course_key, owner)
+            result = _Pass(course_key, owner, request).run()
+            if course_lease.finish_pass(course_key, owner, request):
+                return result
+    except BaseException:
+        course_lease.release(course_key, owner)
+        raise
+
+
+def preview_course_sync(course_key: CourseLocator, *, force: bool = False) -> SyncResult:
+    """The operations a sync would send now; sends nothing and changes nothing."""
+    state = CourseSyncState.objects.filter(course_key=course_key).first()
+    snapshot = _load_snapshot(course_key, state.snapshot if state else "")[0]
+    outline = read_outline(course_key)
+    if outline is None:
+        return SyncResult(str(course_key), SyncStatus.COURSE_NOT_FOUND, error=_NOT_FOUND)
+    operations = _plan(snapshot, outline, force)
+    return SyncResult(str(course_key), SyncStatus.DRY_RUN, tuple(operations), content_errors=outline.content_errors)
+
+
+_NOT_FOUND = "the course is not in the modulestore (deleted, or never published); the backend is left as it is"
+
+
+def read_outline(course_key: CourseLocator) -> CourseOutline | None:
+    """The course's published outline, or ``None`` when the modulestore lacks the course."""
+    course_block = read_published_course(course_key)
+    if course_block is None:
+        return None
+    block_types = get_sync_settings().assessment_block_types
+    return outline_from_course_block(course_block, course_key, assessment_block_types=block_types)
+
+
+def _plan(snapshot: CourseOutline, outline: CourseOutline, force: bool) -> list[ChangeOperation]:
+    """The operations of a sync; a forced one upserts everything and still deletes what is gone."""
+    if not force:
+        return diff_outlines(snapshot, outline)
+    deletes = [op for op in diff_outlines(snapshot, outline) if op.operation is OperationType.DELETE]
+    return diff_outlines(None, outline) + deletes
+
+
+def _load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+    if not stored:
+        return empty_snapshot(str(course_key)), ""
+    try:
+        return snapshot_from_json(stored), ""
+    except SnapshotFormatError as error:
+        problem = f"stored snapshot unreadable ({error}); everything is sent again as upserts"
+        log.error("Virtu sync of %s: %s", course_key, problem)
+        return empty_snapshot(str(course_key)), problem
+
+
+class _Pass:
+    """One pass of the pipeline for one course, recorded as one :class:`SyncRun`."""
+
+    def __init__(self, course_key: CourseLocator, owner: str, request: course_lease.PendingRequest):
+        self.course_key = course_key
+        self.course_id = str(course_key)
+        self.owner = owner
+        self.request = request
+        self.started = time.monotonic()
+        self.run_record = SyncRun.objects.create(
+            course_key=course_key,
+            trigger=request.trigger or SyncRun.Trigger.MANUAL,
+            forced=request.force,
+            started_at=timezone.now(),
+        )
+        state = CourseSyncState.objects.get(course_key=course_key)
+        self.snapshot, snapshot_problem = _load_snapshot(course_key, state.snapshot)
+        #: Worth telling the operator, but no failure of this pass.
+        self.notes = [snapshot_problem] if snapshot_problem else []
+        #: What kept this pass from bringing the backend in sync.
+        self.problems: list[str] = []
+        self.outcomes: list[Outcome] = []
+        self.planned: list[ChangeOperation] = []
+        self.resent_batches = 0
+
+    def run(self) -> SyncResult:
+        try:
+            processor = self._processor()
+            if not self._resend_unacknowledged(processor):
+                return self._finish(SyncStatus.FAILED)
+            if self.request.deletion:
+                return self._delete_course(processor)
+            return self._sync(processor)
+        except BackendError as error:
+            self.problems.append(str(error))
+            return self._finish(SyncStatus.FAILED)
+        except Exception as error:  # the course stays as it is; the run records why
+            log.exception("Virtu sync of %s failed", self.course_id)
+            self.problems.append(f"{type(error).__name__}: {error}")
+            return self._finish(SyncStatus.FAILED)
+
+    def _processor(self) -> ChangeProcessor:
+        client = BackendClient(get_sync_settings())
+        journal = _DatabaseJournal(self)
+        return ChangeProcessor(client, journal, old_parent_of=self._old_parent_of)
+
+    def _old_parent_of(self, entity_id: str) -> str | None:
+        entity = self.snapshot.entities.get(entity_id)
+        return entity.parent_id if entity is not None else None
+
+    def _resend_unacknowledged(self, processor: ChangeProcessor) -> bool:
+        pending = (
+            SyncOperation.objects.filter(course_key=self.course_key, status=SyncOperation.Status.PENDING)
+            .exclude(run=self.run_record)
+            .order_by("run_id", "sequence")
+        )
+        batches = [
+            (batch_id, [ChangeOperation.from_dict(row.payload) for row in rows])
+            for batch_id, rows in groupby(pending, key=lambda row: row.batch_id)
+        ]
+        if not batches:
+            return True
+        self.resent_batches = len(batches)
+        report = processor.deliver(batches, self._envelope(None))
+        self.outcomes.extend(report.outcomes)
+        if report.stopped_by is not None:
+            self.problems.append(f"backend unreachable: {report.stopped_by}")
+            return False
+        return True
+
+    def _sync(self, processor: ChangeProcessor) -> SyncResult:
+        outline = read_outline(self.course_key)
+        if outline is None:
+            self.problems.append(_NOT_FOUND)
+            return self._finish(SyncStatus.COURSE_NOT_FOUND)
+        self.run_record.content_errors = [
+            {"code": error.code, "block_id": error.block_id, "message": error.message}
+            for error in outline.content_errors
+        ]
+        self.planned = _plan(self.snapshot, outline, self.request.force)
+        return self._deliver(processor, self.planned, outline.published_at, outline.content_errors)
+
+    def _delete_course(self, processor: ChangeProcessor) -> SyncResult:
+        self.planned = [ChangeOperation(str(uuid.uuid4()), OperationType.DELETE, COURSE, self.course_id)]
+        result = self._deliver(processor, self.planned, None, ())
+        if result.applied:
+            CourseSyncState.objects.filter(course_key=self.course_key).update(
+                deletion_requested=False, status=CourseSyncState.Status.DELETED, snapshot="", entity_count=0
+            )
+            return SyncResult(self.course_id, SyncStatus.DELETED, result.operations, applied=result.applied)
+        return result
+
+    def _deliver(
+        self,
+        processor: ChangeProcessor,
+        operations: list[ChangeOperation],
+        published_at: str | None,
+        content_errors: Sequence[ContentError],
+    ) -> SyncResult:
+        batches = self._record(operations)
+        if batches:
+            report = processor.deliver(batches, self._envelope(published_at))
+            self.outcomes.extend(report.outcomes)
+            if report.stopped_by is not None:
+                self.problems.append(f"backend unreachable: {report.stopped_by}")
+        status = SyncStatus.SYNCED if operations else SyncStatus.UNCHANGED
+        return self._finish(status, content_errors)
+
+    def _record(self, operations: Sequence[ChangeOperation]) -> list[tuple[str, list[ChangeOperation]]]:
+        """Write the operations to the log, batch ids included, before anything is sent."""
+        batch_size = get_sync_settings().batch_size
+        batches = [
+            (str(uuid.uuid4()), list(operations[start : start + batch_size]))
+            for start in range(0, len(operations), batch_size)
+        ]
+        rows = [
+            SyncOperation(
+                run=self.run_record,
+                course_key=self.course_key,
+                batch_id=batch_id,
+                sequence=sequence,
+                operation_id=operation.operation_id,
+                operation=operation.operation.value,
+                entity_type=operation.entity_type.name,
+                entity_id=operation.entity_id,
+                payload=operation.to_dict(),
+            )
+            for sequence, (batch_id, operation) in enumerate(
+                (batch_id, operation) for batch_id, batch in batches for operation in batch
+            )
+        ]
+        SyncOperation.objects.bulk_create(rows, batch_size=500)
+        return batches
+
+    def _envelope(self, published_at: str | None) -> BatchEnvelope:
+        return BatchEnvelope(self.course_id, _studio_url(), published_at, _utc_now_text)
+
+    def _finish(self, status: SyncStatus, content_errors: Sequence[ContentError] = ()) -> SyncResult:
+        counts = _count(self.outcomes)
+        settled = {outcome.operation.operation_id for outcome in self.outcomes}
+        unsent = sum(1 for operation in self.planned if operation.operation_id not in settled)
+        if status in (SyncStatus.SYNCED, SyncStatus.UNCHANGED) and (
+            counts[FAILED] or counts[DEFERRED] or unsent or self.problems
+        ):
+            status = SyncStatus.PARTIAL if counts[APPLIED] else SyncStatus.FAILED
+        error = "; ".join(self.notes + self.problems)
+        run_status = {
+            SyncStatus.SYNCED: SyncRun.Status.SUCCEEDED,
+            SyncStatus.UNCHANGED: SyncRun.Status.SUCCEEDED,
+            SyncStatus.PARTIAL: SyncRun.Status.PARTIAL,
+        }.get(status, SyncRun.Status.FAILED)
+        kinds = [op.operation for op in self.planned]
+        now = timezone.now()
+        record = self.run_record
+        record.status = run_status
+        record.finished_at = now
+        record.duration_ms = int((time.monotonic() - self.started) * 1000)
+        record.creates = kinds.count(OperationType.CREATE)
+        record.updates = kinds.count(OperationType.UPDATE)
+        record.deletes = kinds.count(OperationType.DELETE)
+        record.applied, record.failed, record.deferred = counts[APPLIED], counts[FAILED], counts[DEFERRED]
+        record.resent_batches = self.resent_batches
+        record.error = error
+        record.save()
+        in_sync = run_status == SyncRun.Status.SUCCEEDED
+        state_changes = {
+            "last_attempt_at": now,
+            "failed_operations": counts[FAILED],
+            "deferred_operations": counts[DEFERRED],
+            "last_error": error,
+        }
+        if not self.request.deletion:
+            state_changes["status"] = CourseSyncState.Status.IN_SYNC if in_sync else CourseSyncState.Status.FAILED
+        if in_sync:
+            state_changes["last_synced_at"] = now
+        CourseSyncState.objects.filter(course_key=self.course_key).update(**state_changes)
+        if error:
+            log.warning("Virtu sync of %s: %s: %s", self.course_id, status.value, error)
+        return SyncResult(
+            self.course_id,
+            status,
+            tuple(self.planned),
+            applied=counts[APPLIED],
+            failed=counts[FAILED],
+            deferred=counts[DEFERRED],
+            unsent=unsent,
+            resent_batches=self.resent_batches,
+            content_errors=tuple(content_errors),
+            error=error,
+        )
+
+
+class _DatabaseJournal:
+    """Records the processor's decisions in the operation log and advances the snapshot."""
+
+    def __init__(self, sync_pass: _Pass):
+        self.sync_pass = sync_pass
+
+    def rebatch(self, batch_id: str, operations: Sequence[ChangeOperation]) -> None:
+        SyncOperation.objects.filter(operation_id__in=_ids(operations)).update(batch_id=batch_id)
+
+    def sending(self, batch_id: str, deferred: Sequence[Outcome]) -> None:
+        course_lease.renew(self.sync_pass.course_key, self.sync_pass.owner)
+        with transaction.atomic():
+            _record_outcomes(deferred)
+            SyncOperation.objects.filter(batch_id=batch_id, status=SyncOperation.Status.PENDING).update(
+                attempts=F("attempts") + 1
+            )
+
+    def settled(self, batch_id: str, outcomes: Sequence[Outcome]) -> None:
+        sync_pass = self.sync_pass
+        applied = [outcome.operation for outcome in outcomes if outcome.status == APPLIED]
+        forgotten = [outcome.forget for outcome in outcomes if outcome.forget is not None]
+        sync_pass.snapshot = without_subtrees(advance_snapshot(sync_pass.snapshot, applied), forgotten)
+        with transaction.atomic():
+            _record_outcomes(outcomes)
+            CourseSyncState.objects.filter(course_key=sync_pass.course_key).update(
+                snapshot=snapshot_to_json(sync_pass.snapshot), entity_count=len(sync_pass.snapshot)
+            )
+
+
+def _record_outcomes(outcomes: Iterable[Outcome]) -> None:
+    """Store outcomes, one UPDATE per distinct result rather than per operation."""
+    now = timezone.now()
+    groups: dict[tuple, list[str]] = {}
+    for outcome in outcomes:
+        key = (outcome.status, outcome.code, outcome.detail, outcome.response_status)
+        groups.setdefault(key, []).append(outcome.operation.operation_id)
+    for (status, code, detail, response_status), operation_ids in groups.items():
+        SyncOperation.objects.filter(operation_id__in=operation_ids).update(
+            status=status,
+            result_code=code,
+            detail=detail,
+            response_status=response_status,
+            acknowledged_at=now if status in (APPLIED, FAILED) else None,
+        )
+
+
+def _count(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    counts = {APPLIED: 0, FAILED: 0, DEFERRED: 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return counts
+
+
+def _ids(operations: Iterable[ChangeOperation]) -> list[str]:
+    return [operation.operation_id for operation in operations]
+
+
+def _studio_url() -> str:
+    """Studio's base URL, from the platform's settings."""
+    root = getattr(django_settings, "CMS_ROOT_URL", "")
+    if root:
+        return root
+    base = getattr(django_settings, "CMS_BASE", "")
+    return f"https://{base}" if base else "https://studio.invalid"
+
+
+def _utc_now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

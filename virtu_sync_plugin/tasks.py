@@ -1,0 +1,65 @@
+"""
+Celery tasks of the Virtu sync plugin. Each task calls one ``api`` function.
+
+Arguments are strings (JSON serializer). A task that finds another worker syncing the
+same course leaves its request pending with that worker, and checks back once the
+worker's lease would have run out, so a request survives a worker that died.
+"""
+import logging
+
+from celery import shared_task
+from edx_django_utils.monitoring import set_code_owner_attribute
+
+from virtu_sync_plugin import api
+from virtu_sync_plugin.data import SyncStatus
+
+log = logging.getLogger(__name__)
+
+#: Retries of a deletion the backend could not take yet.
+DELETION_RETRIES = 8
+
+
+@shared_task(bind=True, ignore_result=True)
+@set_code_owner_attribute
+def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=False, follow_up=False):
+    """Sync one course with the Virtu backend (coalescing with a sync already running)."""
+    key = _enabled_course_key(course_key_string)
+    if key is None or (follow_up and not api.has_pending_sync(key)):
+        return
+    result = api.sync_course(key, trigger=trigger, force=force)
+    if result.status is SyncStatus.QUEUED:
+        _check_back(self, course_key_string, trigger, force)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=DELETION_RETRIES)
+@set_code_owner_attribute
+def delete_course(self, course_key_string, trigger=api.TRIGGER_DELETE):
+    """Delete a course deleted in Studio from the Virtu backend."""
+    key = _enabled_course_key(course_key_string)
+    if key is None:
+        return
+    result = api.delete_course(key)
+    if result.status is SyncStatus.QUEUED:
+        _check_back(sync_course, course_key_string, trigger, False)
+    elif result.status is SyncStatus.FAILED and self.request.retries < DELETION_RETRIES:
+        raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
+
+
+def _enabled_course_key(course_key_string):
+    try:
+        key = api.parse_course_key(course_key_string)
+    except api.InvalidCourseKeyError as error:
+        log.error("Virtu sync: %s", error)
+        return None
+    if not api.is_sync_enabled(key):
+        log.info("Virtu sync: %s is not synced (switch off or out of scope)", key)
+        return None
+    return key
+
+
+def _check_back(task, course_key_string, trigger, force):
+    task.apply_async(
+        (course_key_string,),
+        {"trigger": trigger, "force": force, "follow_up": True},
+        countdown=api.SYNC_LEASE_SECONDS + 5,
+    )
