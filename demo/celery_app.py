@@ -1,0 +1,6 @@
+"""The demo's Celery app (edx-platform's is ``openedx.core.lib.celery.APP``)."""
+from celery import Celery
+
+app = Celery("virtu_sync_demo")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
