@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help requirements test quality demo upgrade clean
+.PHONY: help requirements test test-mysql quality demo upgrade clean
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -42,6 +42,10 @@ requirements: $(REQUIREMENTS_STAMP) ## create .venv (Python 3.12) and install th
 test: requirements ## run the whole test suite
 	$(VENV)/bin/pytest
 
+test-mysql: requirements ## run the tests marked mysql against a throwaway MariaDB server (needs mariadb-server)
+	$(PIP) install --quiet -r requirements/mysql.txt
+	$(PYTHON) scripts/with_mariadb.py -- $(VENV)/bin/pytest -m mysql --ds=tests.mysql_settings --no-cov
+
 quality: $(QUALITY_STAMP) ## check code style and formatting with ruff
 	$(VENV)/bin/ruff check $(RUFF_OPTIONS) .
 	$(VENV)/bin/ruff format --check $(RUFF_OPTIONS) .
@@ -53,7 +57,7 @@ demo: requirements ## sync the sample course to a local reference backend, end t
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
-	for name in pip pip-tools base test quality dev; do \
+	for name in pip pip-tools base test quality dev mysql; do \
 		$(VENV)/bin/pip-compile --quiet --upgrade --rebuild --allow-unsafe --strip-extras \
 			--no-emit-index-url --no-emit-find-links \
 			-o requirements/$$name.txt requirements/$$name.in || exit 1; \
