@@ -197,3 +197,25 @@ def test_invalid_settings_are_a_clear_failure_not_a_crash(published, settings):
     assert result.status is SyncStatus.FAILED
     assert "VIRTU_SYNC_BACKEND_URL must be an http(s) URL" in result.error
     assert CourseSyncState.objects.get().last_error == result.error
+
+
+def test_a_deletion_the_backend_could_not_take_is_visible_and_sent_on_retry(published, backend):
+    course_key = CourseSyncState.objects.get().course_key
+    backend.set_faults(Fault.fail(503, count=3))
+    published.delete_course(course_key, user_id=-1)
+    state = CourseSyncState.objects.get()
+    assert (state.status, state.deletion_requested) == (CourseSyncState.Status.FAILED, True)
+    assert backend.tree(SAMPLE_COURSE_ID)
+
+    assert api.delete_course(SAMPLE_COURSE_ID).status is SyncStatus.DELETED
+    assert backend.tree(SAMPLE_COURSE_ID) == {}
+    assert CourseSyncState.objects.get().status == CourseSyncState.Status.DELETED
+
+
+def test_a_course_back_in_studio_before_its_deletion_was_sent_is_kept(published, backend):
+    course_key = CourseSyncState.objects.get().course_key
+    backend.set_faults(Fault.fail(503, count=3))
+    published.delete_course(course_key, user_id=-1)
+    published.publish_export(SAMPLE_COURSE)  # re-created under the same key
+    assert_in_sync(backend)
+    assert CourseSyncState.objects.get().deletion_requested is False

@@ -149,9 +149,12 @@ class _Pass:
             processor = self._processor()
             if not self._resend_unacknowledged(processor):
                 return self._finish(SyncStatus.FAILED)
-            if self.request.deletion:
+            outline = read_outline(self.course_key)
+            if self.request.deletion and outline is None:
                 return self._delete_course(processor)
-            return self._sync(processor)
+            if self.request.deletion:  # the course is back in Studio: keep it on the backend
+                CourseSyncState.objects.filter(course_key=self.course_key).update(deletion_requested=False)
+            return self._sync(processor, outline)
         except BackendError as error:
             self.problems.append(str(error))
             return self._finish(SyncStatus.FAILED)
@@ -189,8 +192,7 @@ class _Pass:
             return False
         return True
 
-    def _sync(self, processor: ChangeProcessor) -> SyncResult:
-        outline = read_outline(self.course_key)
+    def _sync(self, processor: ChangeProcessor, outline: CourseOutline | None) -> SyncResult:
         if outline is None:
             self.problems.append(_NOT_FOUND)
             return self._finish(SyncStatus.COURSE_NOT_FOUND)
@@ -290,8 +292,7 @@ class _Pass:
             "deferred_operations": counts[DEFERRED],
             "last_error": error,
         }
-        if not self.request.deletion:
-            state_changes["status"] = CourseSyncState.Status.IN_SYNC if in_sync else CourseSyncState.Status.FAILED
+        state_changes["status"] = CourseSyncState.Status.IN_SYNC if in_sync else CourseSyncState.Status.FAILED
         if in_sync:
             state_changes["last_synced_at"] = now
         CourseSyncState.objects.filter(course_key=self.course_key).update(**state_changes)
