@@ -57,13 +57,20 @@ def studio(settings, tmp_path):
 
 @pytest.fixture
 def backend(settings):
-    """A reference backend on 127.0.0.1 that the plugin's settings point at."""
+    """
+    A reference backend on 127.0.0.1 that the plugin's settings point at. Every request
+    the plugin sent it is checked against the OpenAPI document when the test ends.
+    """
     from reference_backend.server import ReferenceBackend
+    from tests.support.openapi import validate_request
 
     with ReferenceBackend(token=settings.VIRTU_SYNC_API_TOKEN, secret=settings.VIRTU_SYNC_SIGNING_SECRET) as server:
         settings.VIRTU_SYNC_BACKEND_URL = server.url
         settings.VIRTU_SYNC_ALLOW_INSECURE_HTTP = True
         yield server
+        for request in server.requests():
+            if request.headers.get("user-agent", "").startswith("virtu-sync-plugin/"):
+                validate_request(request.method, request.path, request.headers, request.body)
 
 
 @pytest.fixture
