@@ -136,6 +136,8 @@ class DeliveryReport:
 
     outcomes: list[Outcome] = field(default_factory=list)
     stopped_by: TransientBackendError | None = None
+    #: Why the backend refused whole batches (each reason once), for the operator.
+    refusals: list[str] = field(default_factory=list)
 
 
 class ChangeProcessor:
@@ -154,7 +156,7 @@ class ChangeProcessor:
         self.strategies = strategies
         self.old_parent_of = old_parent_of
         self._failed: set[str] = set()
-        self._stuck_moves: list[str] = []
+        self._stuck_moves: set[str] = set()
 
     def deliver(self, batches: Sequence[tuple[str, Sequence[ChangeOperation]]], envelope: BatchEnvelope) -> DeliveryReport:
         """Send the batches in order; stop at the first one the backend could not be reached for."""
@@ -172,11 +174,13 @@ class ChangeProcessor:
             except BatchTooLargeError as error:
                 if len(to_send) == 1:
                     outcomes = [Outcome(to_send[0], FAILED, "batch_too_large", str(error), error.status)]
+                    _note_refusal(report, error)
                 else:
                     queue[:0] = self._halves(to_send)
                     continue
             except PermanentBackendError as error:
                 outcomes = [Outcome(operation, FAILED, "refused", str(error), error.status) for operation in to_send]
+                _note_refusal(report, error)
             except TransientBackendError as error:
                 report.stopped_by = error
                 break
@@ -211,7 +215,7 @@ class ChangeProcessor:
                 deferred.append(Outcome(operation, DEFERRED, "deferred", reason))
                 self._failed.add(operation.entity_id)
                 if operation.operation is OperationType.UPDATE and operation.parent_id is not None:
-                    self._stuck_moves.append(operation.entity_id)
+                    self._stuck_moves.add(operation.entity_id)
             else:
                 to_send.append(operation)
         return to_send, deferred
@@ -227,12 +231,15 @@ class ChangeProcessor:
 
     def _note_failures(self, outcomes: Sequence[Outcome]) -> None:
         for outcome in outcomes:
-            if outcome.status == FAILED:
-                operation = outcome.operation
+            operation = outcome.operation
+            if outcome.status == APPLIED:  # done later in the same sync (after a resend failed)
+                self._failed.discard(operation.entity_id)
+                self._stuck_moves.discard(operation.entity_id)
+            elif outcome.status == FAILED:
                 if operation.operation is OperationType.CREATE:
                     self._failed.add(operation.entity_id)
                 elif operation.operation is OperationType.UPDATE and operation.parent_id is not None:
-                    self._stuck_moves.append(operation.entity_id)
+                    self._stuck_moves.add(operation.entity_id)
 
     def _was_below(self, entity_id: str, ancestor_id: str) -> bool:
         parent = self.old_parent_of(entity_id)
@@ -243,3 +250,8 @@ class ChangeProcessor:
             seen.add(parent)
             parent = self.old_parent_of(parent)
         return False
+
+
+def _note_refusal(report: DeliveryReport, error: PermanentBackendError) -> None:
+    if str(error) not in report.refusals:
+        report.refusals.append(str(error))
