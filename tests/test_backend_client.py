@@ -15,6 +15,7 @@ from virtu_sync_plugin.backend_client import (
     BatchTooLargeError,
     PermanentBackendError,
     TransientBackendError,
+    UnreadableAnswerError,
     sign,
 )
 from virtu_sync_plugin.change_processor import BatchEnvelope
@@ -104,18 +105,31 @@ def test_a_backend_that_is_down_is_a_transient_failure(settings):
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        (Fault.html(200), "not a JSON object"),
         (Fault.html(403), "HTTP 403"),
-        (Fault.invalid_json(), "not a JSON object"),
-        (Fault.wrong_length(), "3 results for 4 operations"),
-        (Fault.unknown_operation_ids(), "do not match the operations"),
         (Fault.redirect("http://evil.example/course-sync/v1/batches"), "redirect to http://evil.example refused"),
         (Fault.fail(422), "HTTP 422"),
     ],
 )
-def test_answers_that_break_the_contract_are_permanent_errors_and_not_retried(client, backend, fault, message):
+def test_refusals_are_permanent_errors_and_not_retried(client, backend, fault, message):
     backend.set_faults(fault)
     with pytest.raises(PermanentBackendError, match=message):
+        client.send_batch(batch_body())
+    assert len(backend.requests()) == 1
+    assert backend.tree(COURSE_ID) == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Fault.html(200), "not a JSON object"),
+        (Fault.invalid_json(), "not a JSON object"),
+        (Fault.wrong_length(), "3 results for 4 operations"),
+        (Fault.unknown_operation_ids(), "do not match the operations"),
+    ],
+)
+def test_a_200_answer_that_breaks_the_contract_is_unreadable_and_not_retried(client, backend, fault, message):
+    backend.set_faults(fault)
+    with pytest.raises(UnreadableAnswerError, match=message):
         client.send_batch(batch_body())
     assert len(backend.requests()) == 1
 

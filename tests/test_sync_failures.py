@@ -97,17 +97,32 @@ def test_an_answer_lost_after_the_backend_applied_the_batch_takes_effect_once(pu
     assert_in_sync(backend)
 
 
-def test_a_malformed_answer_is_not_retried_and_the_next_sync_recomputes(published, backend):
+@pytest.mark.parametrize("fault", [Fault.html(200), Fault.wrong_length(), Fault.invalid_json()])
+def test_an_unreadable_answer_leaves_the_batch_unacknowledged_and_the_next_sync_resends_it(published, backend, fault):
     backend.reset()
     CourseSyncState.objects.all().delete()
-    backend.set_faults(Fault.html(200))
+    backend.set_faults(fault)
     result = api.sync_course(SAMPLE_COURSE_ID)
-    assert result.status is SyncStatus.FAILED and result.failed == len(result.operations)
-    assert "not a JSON object" in SyncOperation.objects.filter(status="failed").first().detail
-    assert len(backend.requests()) == 1
+    assert result.status is SyncStatus.FAILED and "could not be read" in result.error
+    assert len(backend.requests()) == 1  # not retried now
+    assert SyncOperation.objects.filter(status=SyncOperation.Status.PENDING).count() == len(result.operations)
 
-    assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.SYNCED
+    assert api.sync_course(SAMPLE_COURSE_ID).resent_batches == 1
+    assert len(set(batch_ids(backend))) == 1
     assert_in_sync(backend)
+
+
+def test_a_change_undone_while_its_answer_was_unreadable_is_still_undone_on_the_backend(
+    published, backend, tmp_path, studio
+):
+    editor = ExportEditor(SAMPLE_COURSE, tmp_path)
+    editor.set_attribute("sequential", "numbers_intro", "graded", "true")
+    backend.set_faults(Fault.wrong_length())  # applied, but the answer is garbled
+    studio.publish_export(editor.path)
+    editor.set_attribute("sequential", "numbers_intro", "graded", "false")
+    studio.publish_export(editor.path)  # back to what the snapshot still says
+    assert_in_sync(backend)
+    assert backend.tree(SAMPLE_COURSE_ID)[block("sequential", "numbers_intro")]["data"]["graded"] is False
 
 
 def test_a_batch_too_large_is_split_and_resent(published, settings, studio):
@@ -219,3 +234,16 @@ def test_a_course_back_in_studio_before_its_deletion_was_sent_is_kept(published,
     published.publish_export(SAMPLE_COURSE)  # re-created under the same key
     assert_in_sync(backend)
     assert CourseSyncState.objects.get().deletion_requested is False
+
+
+def test_a_full_resync_abandons_batches_whose_outcome_is_unknown(published, backend):
+    backend.reset()
+    CourseSyncState.objects.all().delete()
+    backend.set_faults(Fault.invalid_json(count=10))  # a backend that garbles every answer
+    api.sync_course(SAMPLE_COURSE_ID)
+    assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.FAILED  # resent, still garbled
+    backend.set_faults()
+    result = api.sync_course(SAMPLE_COURSE_ID, force=True)
+    assert result.status is SyncStatus.SYNCED and result.resent_batches == 0
+    assert SyncOperation.objects.filter(detail__startswith="abandoned").exists()
+    assert_in_sync(backend)

@@ -55,6 +55,15 @@ class PermanentBackendError(BackendError):
     """A refusal that would repeat (4xx, redirect, malformed answer): not retried."""
 
 
+class UnreadableAnswerError(BackendError):
+    """
+    HTTP 200 with an answer that breaks the contract: the backend may have applied the
+    batch, so its outcome is unknown. Not retried now; the batch stays unacknowledged and
+    is resent with the same ids, which a conforming backend answers from its stored
+    results without applying again.
+    """
+
+
 class BatchTooLargeError(PermanentBackendError):
     """413: the batch is too large; the same operations may go in smaller batches."""
 
@@ -139,7 +148,8 @@ class BackendClient:
         Raises:
             TransientBackendError: the backend stayed unreachable, slow or overloaded.
             BatchTooLargeError: 413.
-            PermanentBackendError: any other refusal, or an answer that breaks the contract.
+            PermanentBackendError: any other refusal (nothing was applied).
+            UnreadableAnswerError: a 200 answer that breaks the contract (outcome unknown).
         """
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         batch_id = body["batch_id"]
@@ -266,20 +276,20 @@ def _retry_after(response: requests.Response) -> float | None:
 def _parse_batch_response(response: requests.Response, batch_id: str, operation_ids: list[str]) -> BatchResponse:
     document = _json_or_none(response)
     if not isinstance(document, dict):
-        raise PermanentBackendError(f"HTTP 200 but not a JSON object: {_detail(response)}", status=200)
+        raise UnreadableAnswerError(f"HTTP 200 but not a JSON object: {_detail(response)}", status=200)
     results = document.get("results")
     if document.get("batch_id") != batch_id or not isinstance(results, list):
-        raise PermanentBackendError("HTTP 200 but the answer is not the results of this batch", status=200)
+        raise UnreadableAnswerError("HTTP 200 but the answer is not the results of this batch", status=200)
     if len(results) != len(operation_ids):
-        raise PermanentBackendError(
+        raise UnreadableAnswerError(
             f"HTTP 200 with {len(results)} results for {len(operation_ids)} operations", status=200
         )
     parsed = []
     for expected_id, result in zip(operation_ids, results):
         if not isinstance(result, dict) or result.get("operation_id") != expected_id:
-            raise PermanentBackendError("HTTP 200 but the results do not match the operations in order", status=200)
+            raise UnreadableAnswerError("HTTP 200 but the results do not match the operations in order", status=200)
         if result.get("status") not in ("applied", "failed"):
-            raise PermanentBackendError(f"HTTP 200 with an unknown result status {result.get('status')!r:.40}", status=200)
+            raise UnreadableAnswerError(f"HTTP 200 with an unknown result status {result.get('status')!r:.40}", status=200)
         parsed.append(
             OperationResult(
                 expected_id, result["status"], _text(result.get("code")), _text(result.get("detail"))

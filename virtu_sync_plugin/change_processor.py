@@ -6,7 +6,8 @@ A strategy turns an operation into its wire form and a backend result into an
 :class:`Outcome`; a new operation type is one new strategy in the table. The processor
 holds back (defers) what depends on a failure of the same sync, splits a batch the
 backend finds too large, and stops at a backend that stays unreachable, leaving the
-rest recorded for the next sync. Every decision goes through a :class:`DeliveryJournal`
+rest recorded for the next sync (as it does at an answer it cannot read, whose outcome is
+unknown). Every decision goes through a :class:`DeliveryJournal`
 before and after each request, so a crash at any point loses nothing.
 """
 from __future__ import annotations
@@ -16,7 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol
 
-from .backend_client import BackendClient, BatchTooLargeError, OperationResult, PermanentBackendError, TransientBackendError
+from .backend_client import (
+    BackendClient,
+    BatchTooLargeError,
+    OperationResult,
+    PermanentBackendError,
+    TransientBackendError,
+    UnreadableAnswerError,
+)
 from .core.operations import ChangeOperation, OperationType
 
 APPLIED = "applied"
@@ -135,7 +143,7 @@ class DeliveryReport:
     """Outcomes of a delivery, and the error that stopped it early, if any."""
 
     outcomes: list[Outcome] = field(default_factory=list)
-    stopped_by: TransientBackendError | None = None
+    stopped_by: TransientBackendError | UnreadableAnswerError | None = None
     #: Why the backend refused whole batches (each reason once), for the operator.
     refusals: list[str] = field(default_factory=list)
 
@@ -181,7 +189,8 @@ class ChangeProcessor:
             except PermanentBackendError as error:
                 outcomes = [Outcome(operation, FAILED, "refused", str(error), error.status) for operation in to_send]
                 _note_refusal(report, error)
-            except TransientBackendError as error:
+            except (TransientBackendError, UnreadableAnswerError) as error:
+                # Outcome unknown: the batch stays recorded, to be resent with the same ids.
                 report.stopped_by = error
                 break
             self._note_failures(outcomes)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
 from . import course_lease
-from .backend_client import BackendClient, BackendError
+from .backend_client import BackendClient, BackendError, UnreadableAnswerError
 from .change_processor import APPLIED, DEFERRED, FAILED, BatchEnvelope, ChangeProcessor, Outcome
 from .conf import get_sync_settings
 from .core.diff import diff_outlines
@@ -178,6 +178,9 @@ class _Pass:
             .exclude(run=self.run_record)
             .order_by("run_id", "sequence")
         )
+        if self.request.force:  # a full resync sends everything again: no need to know their outcome
+            pending.update(status=SyncOperation.Status.FAILED, detail="abandoned: a full resync sent everything again")
+            return True
         batches = [
             (batch_id, [ChangeOperation.from_dict(row.payload) for row in rows])
             for batch_id, rows in groupby(pending, key=lambda row: row.batch_id)
@@ -187,8 +190,9 @@ class _Pass:
         self.resent_batches = len(batches)
         report = processor.deliver(batches, self._envelope(None))
         self.outcomes.extend(report.outcomes)
+        self.problems.extend(f"backend refused a batch: {refusal}" for refusal in report.refusals)
         if report.stopped_by is not None:
-            self.problems.append(f"backend unreachable: {report.stopped_by}")
+            self.problems.append(_stopped(report.stopped_by))
             return False
         return True
 
@@ -224,8 +228,9 @@ class _Pass:
         if batches:
             report = processor.deliver(batches, self._envelope(published_at))
             self.outcomes.extend(report.outcomes)
+            self.problems.extend(f"backend refused a batch: {refusal}" for refusal in report.refusals)
             if report.stopped_by is not None:
-                self.problems.append(f"backend unreachable: {report.stopped_by}")
+                self.problems.append(_stopped(report.stopped_by))
         status = SyncStatus.SYNCED if operations else SyncStatus.UNCHANGED
         return self._finish(status, content_errors)
 
@@ -356,6 +361,12 @@ def _record_outcomes(outcomes: Iterable[Outcome]) -> None:
             response_status=response_status,
             acknowledged_at=now if status in (APPLIED, FAILED) else None,
         )
+
+
+def _stopped(error: BackendError) -> str:
+    if isinstance(error, UnreadableAnswerError):
+        return f"the backend's answer could not be read ({error}); the batch will be resent with the same ids"
+    return f"backend unreachable: {error}"
 
 
 def _count(outcomes: Iterable[Outcome]) -> dict[str, int]:
