@@ -95,6 +95,9 @@ def celery_worker(redis_url, studio, backend, settings, tmp_path):
         cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     celery_app.conf.update(task_always_eager=False, broker_url=redis_url)
+    # Connections made before (to the settings' memory:// broker) are pooled per URL; drop them.
+    celery_app._pool = None  # noqa: SLF001
+    celery_app.amqp._producer_pool = None  # noqa: SLF001
     wait_for(lambda: "ready" in Path(log.name).read_text(), 60, "the worker to start")
     yield worker
     worker.terminate()
