@@ -8,6 +8,7 @@ worker's lease would have run out, so a request survives a worker that died.
 import logging
 
 from celery import shared_task
+from edx_django_utils.cache import RequestCache
 from edx_django_utils.monitoring import set_code_owner_attribute
 
 from virtu_sync_plugin import api
@@ -26,6 +27,7 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
     key = _enabled_course_key(course_key_string)
     if key is None or (follow_up and not api.has_pending_sync(key)):
         return
+    trigger = _known_trigger(trigger, key)
     result = api.sync_course(key, trigger=trigger, force=force)
     if result.status is SyncStatus.QUEUED:
         _check_back(self, course_key_string, trigger, force)
@@ -46,6 +48,8 @@ def delete_course(self, course_key_string, trigger=api.TRIGGER_DELETE):
 
 
 def _enabled_course_key(course_key_string):
+    # A worker has no request boundary: forget values cached for an earlier task (the switch, the scope).
+    RequestCache.clear_all_namespaces()
     try:
         key = api.parse_course_key(course_key_string)
     except api.InvalidCourseKeyError as error:
@@ -55,6 +59,28 @@ def _enabled_course_key(course_key_string):
         log.info("Virtu sync: %s is not synced (switch off or out of scope)", key)
         return None
     return key
+
+
+#: What may start a sync (``SyncRun.trigger``).
+_TRIGGERS = frozenset(
+    {
+        api.TRIGGER_PUBLISH,
+        api.TRIGGER_DELETE,
+        api.TRIGGER_IMPORT,
+        api.TRIGGER_RERUN,
+        api.TRIGGER_BACKFILL,
+        api.TRIGGER_ADMIN,
+        api.TRIGGER_MANUAL,
+    }
+)
+
+
+def _known_trigger(trigger, key):
+    """The trigger, or ``manual`` for one this version does not know (a newer sender, a bad message)."""
+    if isinstance(trigger, str) and trigger in _TRIGGERS:
+        return trigger
+    log.warning("Virtu sync of %s: unknown trigger %.40r; syncing, recorded as %s", key, trigger, api.TRIGGER_MANUAL)
+    return api.TRIGGER_MANUAL
 
 
 def _check_back(task, course_key_string, trigger, force):
