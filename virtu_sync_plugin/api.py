@@ -7,6 +7,7 @@ module and :mod:`virtu_sync_plugin.data`.
 from __future__ import annotations
 
 import os
+import logging
 from collections.abc import Iterator
 
 from django.db import transaction as _transaction
@@ -29,6 +30,8 @@ from .sync import preview_course_sync as _preview_course_sync
 from .sync import read_outline as _read_outline
 from .sync import sync_course as _sync_course
 from .toggles import COURSE_SYNC_SWITCH as _COURSE_SYNC_SWITCH
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "SYNC_LEASE_SECONDS",
@@ -53,6 +56,7 @@ __all__ = [
     "is_sync_switch_on",
     "parse_course_key",
     "preview_export_change",
+    "queue_course_deletion",
     "queue_course_sync",
     "repair_course",
     "sync_course",
@@ -135,11 +139,36 @@ def has_pending_sync(course_key: str | CourseKey) -> bool:
 
 
 def queue_course_sync(course_key: str | CourseKey, *, force: bool = False, trigger: str = TRIGGER_MANUAL) -> None:
-    """Queue a sync of the course on the Celery workers (after the current transaction commits)."""
-    from . import tasks  # pylint: disable=import-outside-toplevel  (tasks import this module)
+    """
+    Queue a sync of the course on the Celery workers, once the current transaction commits.
 
+    A task that cannot be queued (the broker is down) is logged, never raised: after its
+    commit, a Studio request must not fail.
+    """
     key = parse_course_key(course_key)
-    _transaction.on_commit(lambda: tasks.sync_course.delay(str(key), trigger, force))
+    _queue_after_commit("sync_course", str(key), trigger, force)
+
+
+def queue_course_deletion(course_key: str | CourseKey) -> None:
+    """Queue the deletion of the course from the backend, once the current transaction commits."""
+    key = parse_course_key(course_key)
+    _queue_after_commit("delete_course", str(key), TRIGGER_DELETE)
+
+
+def _queue_after_commit(task_name: str, course_key_string: str, trigger: str, *arguments: object) -> None:
+    def send() -> None:
+        from . import tasks  # pylint: disable=import-outside-toplevel  (tasks import this module)
+
+        try:
+            getattr(tasks, task_name).delay(course_key_string, trigger, *arguments)
+        except Exception:  # pylint: disable=broad-except
+            _log.exception(
+                "Virtu sync: could not queue the %s of %s (is the Celery broker up?); it is NOT synced",
+                trigger,
+                course_key_string,
+            )
+
+    _transaction.on_commit(send)
 
 
 def course_keys() -> Iterator[CourseKey]:
@@ -164,9 +193,10 @@ def preview_export_change(
     old_path: str | os.PathLike, new_path: str | os.PathLike, *, course_key: str | CourseKey | None = None
 ) -> list[ChangeOperation]:
     """
-    The operations a sync would send when a course goes from export ``old_path`` to
-    export ``new_path`` (directories or ``.tar.gz`` files), both read as ``course_key``
-    (default: the key in the new export's ``course.xml``). Reads files only.
+    The operations a sync would send when a course goes from one export to another.
+
+    ``old_path`` and ``new_path`` are directories or ``.tar.gz`` files, both read as
+    ``course_key`` (default: the key in the new export's ``course.xml``). Reads files only.
 
     Raises:
         UnreadableExportError: if either export cannot be read.
@@ -178,8 +208,9 @@ def preview_export_change(
 
 def verify_course(course_key: str | CourseKey) -> CourseDrift | None:
     """
-    Compare the course's published outline with what the backend holds of it (the
-    contract's optional state endpoint): missing, extra and differing entities.
+    Compare the course's published outline with what the backend holds of it.
+
+    Uses the contract's optional state endpoint; reports missing, extra and differing entities.
 
     Returns ``None`` when the modulestore has no such course. Changes nothing and does
     not check :func:`is_sync_enabled`.
@@ -194,11 +225,12 @@ def verify_course(course_key: str | CourseKey) -> CourseDrift | None:
 
 def repair_course(course_key: str | CourseKey, *, trigger: str = TRIGGER_MANUAL) -> SyncResult:
     """
-    Bring the backend back to the published course, whatever drifted: take what the
-    backend really holds as the course's snapshot, then sync (missing and differing
-    entities are upserted, extra ones deleted). ``QUEUED`` when another worker is
-    syncing the course; ``COURSE_NOT_FOUND`` when the modulestore lacks it. Does not
-    check :func:`is_sync_enabled`.
+    Bring the backend back to the published course, whatever drifted.
+
+    Takes what the backend really holds as the course's snapshot, then syncs: missing and
+    differing entities are upserted, extra ones deleted. ``QUEUED`` when another worker is
+    syncing the course; ``COURSE_NOT_FOUND`` when the modulestore lacks it. Does not check
+    :func:`is_sync_enabled`.
 
     Raises:
         InvalidCourseKeyError: if ``course_key`` is not a Studio course key.

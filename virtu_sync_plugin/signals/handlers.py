@@ -8,52 +8,37 @@ receiver's exception, so these receivers never raise and log their own failures.
 import logging
 from functools import partial
 
-from django.db import transaction
-
 from virtu_sync_plugin import api
-from virtu_sync_plugin.tasks import delete_course, sync_course
 
 log = logging.getLogger(__name__)
 
 
 def handle_course_published(sender, course_key, **kwargs):  # pylint: disable=unused-argument
     """``COURSE_PUBLISHED``: sync the course once Studio's transaction commits."""
-    _queue(sync_course, course_key, api.TRIGGER_PUBLISH)
+    _queue(partial(api.queue_course_sync, trigger=api.TRIGGER_PUBLISH), course_key, api.TRIGGER_PUBLISH)
 
 
 def handle_course_deleted(sender, course_key, **kwargs):  # pylint: disable=unused-argument
     """``COURSE_DELETED``: delete the course on the backend (the key may carry a branch)."""
-    _queue(delete_course, course_key, api.TRIGGER_DELETE)
+    _queue(api.queue_course_deletion, course_key, api.TRIGGER_DELETE)
 
 
 def handle_course_import_completed(signal, sender, course, **kwargs):  # pylint: disable=unused-argument
     """openedx-events ``COURSE_IMPORT_COMPLETED``: an import replaced the content wholesale."""
-    _queue(sync_course, course.course_key, api.TRIGGER_IMPORT)
+    _queue(partial(api.queue_course_sync, trigger=api.TRIGGER_IMPORT), course.course_key, api.TRIGGER_IMPORT)
 
 
 def handle_course_rerun_completed(signal, sender, course, **kwargs):  # pylint: disable=unused-argument
     """openedx-events ``COURSE_RERUN_COMPLETED``: a new course was created from another."""
-    _queue(sync_course, course.course_key, api.TRIGGER_RERUN)
+    _queue(partial(api.queue_course_sync, trigger=api.TRIGGER_RERUN), course.course_key, api.TRIGGER_RERUN)
 
 
-def _queue(task, course_key, trigger):
+def _queue(queue, course_key, trigger):
     try:
         key = api.parse_course_key(course_key)
         if api.is_sync_enabled(key):
-            transaction.on_commit(partial(_send_task, task, str(key), trigger))
+            queue(key)
     except api.InvalidCourseKeyError as error:
         log.error("Virtu sync: ignoring the %s signal: %s", trigger, error)
     except Exception:  # pylint: disable=broad-except
         log.exception("Virtu sync: could not queue the %s of %s; it is NOT synced", trigger, course_key)
-
-
-def _send_task(task, course_key_string, trigger):
-    """Runs after commit, where an exception would break Studio's response: log instead."""
-    try:
-        task.delay(course_key_string, trigger)
-    except Exception:  # pylint: disable=broad-except
-        log.exception(
-            "Virtu sync: could not queue the %s of %s (is the Celery broker up?); it is NOT synced",
-            trigger,
-            course_key_string,
-        )
