@@ -1,14 +1,14 @@
 .DEFAULT_GOAL := help
-.PHONY: help requirements test test-mysql quality demo upgrade clean
+.PHONY: help requirements test test-mysql coverage quality lint imports annotations pii_check check-migrations audit \
+	docs validate demo bench upgrade clean
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
-# Open edX's line length; the target version is otherwise guessed.
-RUFF_OPTIONS := --line-length 120 --target-version py312
 # Touched after each install, so the venv is refreshed only when these files change.
 REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 QUALITY_STAMP := $(VENV)/.quality-installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
 # Python 3.12 for the venv: python3.12 on PATH (a pyenv shim counts only if it runs),
 # else the newest 3.12.x installed by pyenv. Override with `make PYTHON312=/path/to/python3.12`.
@@ -28,13 +28,18 @@ $(PYTHON):
 	fi
 	"$(PYTHON312)" -m venv $(VENV)
 
-$(REQUIREMENTS_STAMP): requirements/pip.txt requirements/test.txt setup.py | $(PYTHON)
+# requirements/tutor.txt: Tutor, for tests/test_tutor_plugin.py (about 200 MB, 15 s; compiled against test.txt).
+$(REQUIREMENTS_STAMP): requirements/pip.txt requirements/test.txt requirements/tutor.txt setup.py | $(PYTHON)
 	$(PIP) install --quiet -r requirements/pip.txt
-	$(PIP) install --quiet -r requirements/test.txt -e .
+	$(PIP) install --quiet -r requirements/test.txt -r requirements/tutor.txt -e .
 	touch $@
 
 $(QUALITY_STAMP): requirements/quality.txt $(REQUIREMENTS_STAMP)
 	$(PIP) install --quiet -r requirements/quality.txt
+	touch $@
+
+$(DOCS_STAMP): requirements/doc.txt $(QUALITY_STAMP)
+	$(PIP) install --quiet -r requirements/doc.txt
 	touch $@
 
 requirements: $(REQUIREMENTS_STAMP) ## create .venv (Python 3.12) and install the test requirements and this package
@@ -46,18 +51,74 @@ test-mysql: requirements ## run the tests marked mysql against a throwaway Maria
 	$(PIP) install --quiet -r requirements/mysql.txt
 	$(PYTHON) scripts/with_mariadb.py -- $(VENV)/bin/pytest -m mysql --ds=tests.mysql_settings --no-cov
 
-quality: $(QUALITY_STAMP) ## check code style and formatting with ruff
-	$(VENV)/bin/ruff check $(RUFF_OPTIONS) .
-	$(VENV)/bin/ruff format --check $(RUFF_OPTIONS) .
+coverage: requirements ## run the tests and write the coverage of virtu_sync_plugin to htmlcov/ and coverage.xml
+	$(VENV)/bin/pytest --cov-report=term-missing:skip-covered --cov-report=html --cov-report=xml
+
+quality: lint imports annotations pii_check check-migrations audit ## run every static check below
+
+lint: $(QUALITY_STAMP) ## ruff: lint (rules in pyproject.toml) and formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+imports: $(QUALITY_STAMP) ## import-linter: the contracts in .importlinter (public api/data, pure core)
+	$(VENV)/bin/lint-imports
+
+annotations: $(QUALITY_STAMP) ## code-annotations: every setting and toggle fully annotated (OEP-17)
+	$(VENV)/bin/code_annotations static_find_annotations --config_file .annotations --lint --no_report
+
+pii_check: $(QUALITY_STAMP) ## code-annotations: a PII annotation on every Django model (OEP-30), 100 %
+	DJANGO_SETTINGS_MODULE=test_settings PYTHONPATH=. $(VENV)/bin/code_annotations django_find_annotations \
+		--config_file .pii_annotations.yml --lint --report --coverage
+
+check-migrations: requirements ## fail if the models have changes that no migration records
+	$(PYTHON) manage.py makemigrations --check --dry-run virtu_sync_plugin
+
+# pip-audit asks PyPI's JSON API which releases have known vulnerabilities. On a network
+# that reaches only the package index, nothing can be audited: that fails, unless
+# AUDIT_UNREACHABLE=warn (CI on such a network) turns it into a loud warning.
+# A known vulnerability that does not apply is ignored with --ignore-vuln ID in
+# PIP_AUDIT_IGNORE, each with its reason on a comment line above it. None so far.
+AUDIT_UNREACHABLE ?= fail
+PIP_AUDIT_IGNORE :=
+AUDITED_REQUIREMENTS := pip pip-tools base test tutor quality doc dev mysql
+audit: $(QUALITY_STAMP) ## pip-audit: no known vulnerability in the pinned requirements/*.txt
+	@if $(PYTHON) -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=20)" 2>/dev/null; then \
+		$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off $(PIP_AUDIT_IGNORE) \
+			$(foreach name,$(AUDITED_REQUIREMENTS),-r requirements/$(name).txt); \
+	elif [ "$(AUDIT_UNREACHABLE)" = warn ]; then \
+		echo "WARNING: PyPI's vulnerability data (https://pypi.org/pypi/<name>/<version>/json) is out of reach:" >&2; \
+		echo "WARNING: the pinned requirements were NOT audited. Run 'make audit' where it is reachable." >&2; \
+	else \
+		echo "PyPI's vulnerability data (https://pypi.org/pypi/<name>/<version>/json) is out of reach: nothing audited." >&2; \
+		echo "Run 'make audit' where it is reachable, or 'make quality AUDIT_UNREACHABLE=warn' to go on without it." >&2; \
+		exit 1; \
+	fi
+
+docs: $(DOCS_STAMP) ## build the documentation into docs/_build/html (Sphinx, warnings are errors)
+	@command -v dot >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Graphviz (the diagrams) from Debian..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+		else \
+			echo "The diagrams need Graphviz: sudo apt-get install graphviz" >&2; exit 1; \
+		fi; }
+	$(VENV)/bin/doc8 docs README.rst CHANGELOG.rst tutor-contrib-virtu-sync/README.rst
+	rm -rf docs/_build/html docs/_build/doctrees
+	$(VENV)/bin/sphinx-build -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
+
+validate: quality docs test ## everything CI checks: quality, docs and the tests
 
 demo: requirements ## sync the sample course to a local reference backend, end to end
 	$(PYTHON) demo/run_demo.py
+
+bench: requirements ## measure speed and memory (docs/performance.rst); writes benchmarks/results/latest.json (~5 min)
+	$(PYTHON) -m benchmarks.run
 
 # Compiled in this order because each file may include one compiled before it (test.in: -r base.txt).
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
-	for name in pip pip-tools base test quality dev mysql; do \
+	for name in pip pip-tools base test tutor quality doc dev mysql; do \
 		$(VENV)/bin/pip-compile --quiet --upgrade --rebuild --allow-unsafe --strip-extras \
 			--no-emit-index-url --no-emit-find-links \
 			-o requirements/$$name.txt requirements/$$name.in || exit 1; \
@@ -65,4 +126,5 @@ upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allow
 
 clean: ## remove the virtualenv, build artifacts and caches
 	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov
+	rm -rf docs/_build tutor-contrib-virtu-sync/build tutor-contrib-virtu-sync/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
