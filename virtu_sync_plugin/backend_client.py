@@ -37,6 +37,7 @@ COURSE_NOT_FOUND_CODE = "course_not_found"
 USER_AGENT = f"virtu-sync-plugin/{__version__}"
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_DETAIL_CHARS = 2000
+_UNUSABLE_ANSWER = "an answer requests could not take (a redirect to an invalid URL?), refused"
 
 
 class BackendError(Exception):
@@ -115,6 +116,8 @@ def shared_session() -> requests.Session:
     session = _sessions.get(pid)
     if session is None:
         session = _sessions[pid] = requests.Session()
+        # Only what the settings say: no ~/.netrc credentials in place of the token, no proxies from the environment.
+        session.trust_env = False
     return session
 
 
@@ -158,12 +161,12 @@ class BackendClient:
 
     def fetch_state(self, course_id: str) -> dict[str, Any] | None:
         """
-        The backend's state document for a course (the optional reconciliation
-        endpoint), or ``None`` when the backend does not know the course.
+        The backend's state document for a course, or ``None`` when it does not know the course.
 
-        Only a 404 whose error body has the code ``course_not_found`` means an unknown
-        course; any other 404 (a web server's page, a framework's ``not_found``) means
-        that the route does not exist, so drift is never guessed from a missing endpoint.
+        The contract's optional reconciliation endpoint. Only a 404 whose error body has
+        the code ``course_not_found`` means an unknown course; any other 404 (a web
+        server's page, a framework's ``not_found``) means that the route does not exist,
+        so drift is never guessed from a missing endpoint.
 
         Raises:
             StateEndpointUnavailableError: the backend does not offer the endpoint.
@@ -177,6 +180,8 @@ class BackendClient:
             )
         except requests.RequestException as error:
             raise TransientBackendError(f"state request failed: {_describe(error)}") from None
+        except ValueError:  # requests parses a redirect's Location even when it does not follow it
+            raise PermanentBackendError(f"state request failed: {_UNUSABLE_ANSWER}") from None
         status = response.status_code
         if status == 404 and _error_code(response) == COURSE_NOT_FOUND_CODE:
             return None
@@ -188,7 +193,7 @@ class BackendClient:
             raise _error_for(response)
         document = _json_or_none(response)
         if not isinstance(document, dict) or not isinstance(document.get("entities"), dict):
-            raise PermanentBackendError("the state endpoint answered something that is not a state document", status=200)
+            raise PermanentBackendError("the state endpoint answered something not a state document", status=200)
         return document
 
     def _post_with_retries(self, raw: bytes, batch_id: str) -> requests.Response:
@@ -207,6 +212,8 @@ class BackendClient:
             except requests.RequestException as error:
                 failure: BackendError = TransientBackendError(f"request failed: {_describe(error)}")
                 wait = None
+            except ValueError:  # requests parses a redirect's Location even when it does not follow it
+                failure, wait = PermanentBackendError(f"request failed: {_UNUSABLE_ANSWER}"), None
             else:
                 if response.status_code == 200:
                     return response
@@ -249,8 +256,11 @@ def _error_for(response: requests.Response) -> BackendError:
     status = response.status_code
     detail = _detail(response)
     if 300 <= status < 400:
-        target = urlsplit(response.headers.get("Location", ""))
-        where = f"{target.scheme}://{target.netloc}" if target.netloc else "elsewhere"
+        try:
+            target = urlsplit(response.headers.get("Location", ""))
+            where = f"{target.scheme}://{target.netloc}" if target.netloc else "elsewhere"
+        except ValueError:  # not a URL (e.g. "http://[::1")
+            where = "elsewhere"
         return PermanentBackendError(f"HTTP {status}: redirect to {where} refused", status=status)
     if status == 413:
         return BatchTooLargeError(f"HTTP 413: batch too large: {detail}", status=status)
@@ -301,7 +311,7 @@ def _parse_batch_response(response: requests.Response, batch_id: str, operation_
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None
 
 

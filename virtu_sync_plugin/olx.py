@@ -156,7 +156,7 @@ _NON_FIELD_ATTRIBUTES = frozenset(
     }
 )
 _ASIDE_FAMILY = "xblock_asides.v1"
-_BLOCK_ID = re.compile(r"^[\w\-~.:%]+$")
+_BLOCK_ID = re.compile(r"^[\w\-~.:]+$")  # what a course-v1 usage key accepts ("%" is not)
 _XML_ERRORS = (ParseError, DefusedXmlException)
 
 
@@ -238,14 +238,20 @@ def _to_date(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError) as error:  # beyond what a datetime holds
+            raise ValueError(f"not a date: {value!r}") from error
     elif isinstance(value, str):
         moment = datetime.fromisoformat(value.strip())
     else:
         raise TypeError(f"not a date: {value!r}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:  # 0001-01-01T00:00+05:00, 9999-12-31T23:59-05:00
+        raise ValueError(f"not a date in UTC: {value!r}") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,13 +346,13 @@ def _deserialize_attribute(name: str, raw: str) -> Any:
         return raw
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw
     if value is None:
         return None
     try:
         convert(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return raw
     return value
 
@@ -526,13 +532,22 @@ class _DirectoryFiles(_ExportFiles):
         self.root = root.resolve()
 
     def _read(self, relpath: str) -> tuple[bytes, float] | None:
-        path = (self.root / relpath).resolve()
+        try:
+            path = (self.root / relpath).resolve()
+        except RecursionError:
+            raise
+        except (OSError, RuntimeError) as error:  # a symlink loop (RuntimeError before Python 3.13)
+            log.warning("%s: cannot read %r: %s", self.label, relpath, error)
+            return None
         if not path.is_relative_to(self.root):
             log.warning("%s: refusing %r, a link outside the export", self.label, relpath)
             return None
         try:
             return path.read_bytes(), path.stat().st_mtime
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as error:  # unreadable (permissions, a link loop, an I/O error)
+            log.warning("%s: cannot read %r: %s", self.label, relpath, error)
             return None
 
     def paths_under(self, prefix: str) -> list[str]:
@@ -720,7 +735,10 @@ def load_course_export(path: str | os.PathLike, *, course_key: CourseKey | None 
         files = _tarball_files(source)
     else:
         raise OlxError(source, "neither a directory nor a .tar.gz file")
-    return _load(files, source, course_key)
+    try:
+        return _load(files, source, course_key)
+    except RecursionError:
+        raise OlxError(source, "blocks or values nested too deeply to read") from None
 
 
 def _load(files: _ExportFiles, source: Path, course_key: CourseKey | None) -> OlxCourse:
@@ -792,11 +810,14 @@ def _read_policy(parser: _BlockParser, run: str) -> dict[str, Any]:
             continue
         try:
             policy = json.loads(data)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             log.warning("%s: %s is not valid JSON, ignored: %s", parser.files.label, relpath, error)
             return {}
         if isinstance(policy, dict):
-            return policy
+            ignored = sorted(key for key, value in policy.items() if not isinstance(value, dict))
+            if ignored:
+                log.warning("%s: %s: entries that are not objects ignored: %s", parser.files.label, relpath, ignored)
+            return {key: value for key, value in policy.items() if isinstance(value, dict)}
         log.warning("%s: %s is not a JSON object, ignored", parser.files.label, relpath)
         return {}
     return {}
@@ -1079,7 +1100,7 @@ class OlxBlock:
             return False, None
         try:
             return True, spec.convert(fields[name])
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             log.warning("%s: ignoring %s=%r: %s", self.location, name, fields[name], error)
             return False, None
 
