@@ -87,8 +87,10 @@ def build_outline(course_key: str | CourseKey) -> CourseOutline | None:
 
 def diff_outlines(old: CourseOutline | None, new: CourseOutline) -> list[ChangeOperation]:
     """
-    The operations that bring the backend from ``old`` (what it acknowledged; ``None``
-    for nothing) to ``new``: creates (parents first), then updates, then deletes.
+    The operations that bring the backend from ``old`` to ``new``.
+
+    ``old`` is what the backend acknowledged (``None``: nothing). Creates come first
+    (parents before children), then updates, then deletes.
     """
     return _diff_outlines(old, new)
 
@@ -127,8 +129,10 @@ def sync_course(
 
 def delete_course(course_key: str | CourseKey) -> SyncResult:
     """
-    Delete a course from the backend (it was deleted in Studio): one ``delete`` of the
-    course entity; its snapshot is dropped once the backend acknowledges it.
+    Delete a course from the backend, after it was deleted in Studio.
+
+    Sends one ``delete`` of the course entity; its snapshot is dropped once the backend
+    acknowledges it.
     """
     return _delete_course(parse_course_key(course_key))
 

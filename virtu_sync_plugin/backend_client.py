@@ -1,6 +1,7 @@
 """
-The HTTP client of the Virtu backend (``course-sync-v1``): the only module that uses
-``requests``.
+The HTTP client of the Virtu backend (``course-sync-v1``).
+
+The only module that uses ``requests``.
 
 It signs and sends one batch, retries what the contract calls transient (connection
 errors, timeouts, 408, 429 with ``Retry-After``, 5xx) with exponential backoff and
@@ -58,8 +59,9 @@ class PermanentBackendError(BackendError):
 
 class UnreadableAnswerError(BackendError):
     """
-    HTTP 200 with an answer that breaks the contract: the backend may have applied the
-    batch, so its outcome is unknown. Not retried now; the batch stays unacknowledged and
+    HTTP 200 with an answer that breaks the contract: the batch's outcome is unknown.
+
+    The backend may have applied the batch. Not retried now; the batch stays unacknowledged and
     is resent with the same ids, which a conforming backend answers from its stored
     results without applying again.
     """

@@ -1,6 +1,7 @@
 """
-One sync per course at a time, across threads, processes and hosts, and publishes that
-coalesce while a sync runs.
+One sync per course at a time, and publishes that coalesce while a sync runs.
+
+This holds across threads, processes and hosts.
 
 The lease is a pair of columns on :class:`CourseSyncState` taken and released with
 single conditional ``UPDATE`` statements, which are atomic on MySQL and SQLite alike and

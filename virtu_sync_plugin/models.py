@@ -74,8 +74,10 @@ def _lines(text: str) -> set[str]:
 
 class CourseSyncState(TimeStampedModel):
     """
-    Where one course stands with the Virtu backend: its acknowledged snapshot, its status,
-    and the per-course lease that keeps two syncs of it from running at once.
+    Where one course stands with the Virtu backend.
+
+    Its acknowledged snapshot, its status, and the per-course lease that keeps two syncs
+    of it from running at once.
 
     .. no_pii:
     """

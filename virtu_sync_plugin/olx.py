@@ -876,8 +876,10 @@ def _subtree(blocks: Mapping[BlockKey, _BlockData], root: BlockKey) -> dict[Bloc
 
 class _CourseRead:
     """
-    One read of one branch of a course, like a split runtime: makes block objects on demand
-    and caches them, so that ``get_parent()`` and ``get_children()`` return the same objects.
+    One read of one branch of a course, like a split runtime.
+
+    It makes block objects on demand and caches them, so that ``get_parent()`` and
+    ``get_children()`` return the same objects.
     """
 
     def __init__(self, course: OlxCourse, branch_name: str) -> None:
@@ -913,8 +915,10 @@ class _CourseRead:
 
     def parent_key(self, key: BlockKey) -> BlockKey | None:
         """
-        The parent of ``key``. A block has one parent: the one under which it first appears in
-        a depth-first, pre-order walk from the course.
+        The parent of ``key``.
+
+        A block has one parent: the one under which it first appears in a depth-first,
+        pre-order walk from the course.
         """
         if self._parents is None:
             parents: dict[BlockKey, BlockKey] = {}
@@ -936,8 +940,9 @@ class _CourseRead:
 
 class OlxBlock:
     """
-    A block read from an :class:`OlxCourse`, with the attributes Studio code reads on real
-    blocks and the same semantics: ``location``/``usage_key``, ``scope_ids``, ``category``,
+    A block read from an :class:`OlxCourse`.
+
+    It has the attributes Studio code reads on real blocks, with the same semantics: ``location``/``usage_key``, ``scope_ids``, ``category``,
     ``url_name``, ``display_name``, ``display_name_with_default``, ``has_children``,
     ``children``, ``get_children()``, ``get_parent()``, ``parent``, the settings fields
     (``start``, ``due``, ``graded``, ``format``, ``visible_to_staff_only``, ``hide_from_toc``,
@@ -1225,8 +1230,9 @@ class OlxModuleStore:
 
     def get_course(self, course_key: CourseKey, depth: int | None = 0, **kwargs: Any) -> OlxCourseBlock | None:
         """
-        The course block, its location without branch or version, or None for an unknown
-        course. ``depth`` and ``revision=`` are accepted and have no effect (blocks load on
+        The course block, its location without branch or version, or None for an unknown course.
+
+        ``depth`` and ``revision=`` are accepted and have no effect (blocks load on
         demand; split ignores ``revision`` here too).
         """
         assert isinstance(course_key, CourseKey)
@@ -1370,8 +1376,10 @@ def _sidecar(path: Path) -> Path:
 
 def _export_signature(path: Path) -> tuple:
     """
-    What changes when an export is replaced or edited: its inode, ctime and size, the newest
-    mtime and the number of its files and folders, and its sidecar's text.
+    What changes when an export is replaced or edited.
+
+    Its inode, ctime and size, the newest mtime and the number of its files and folders,
+    and its sidecar's text.
     """
     stat = path.stat()
     newest, entries = stat.st_mtime_ns, 0

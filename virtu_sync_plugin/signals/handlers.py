@@ -1,6 +1,7 @@
 """
-Receivers of Studio's course signals: they queue a sync after the publish commits, and
-nothing else.
+Receivers of Studio's course signals.
+
+They queue a sync after the publish commits, and nothing else.
 
 The platform sends the modulestore signals with ``send_robust``, which hides a
 receiver's exception, so these receivers never raise and log their own failures.
