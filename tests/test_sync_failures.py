@@ -247,3 +247,29 @@ def test_a_full_resync_abandons_batches_whose_outcome_is_unknown(published, back
     assert result.status is SyncStatus.SYNCED and result.resent_batches == 0
     assert SyncOperation.objects.filter(detail__startswith="abandoned").exists()
     assert_in_sync(backend)
+
+
+def test_a_refusal_of_a_resent_batch_proves_nothing_and_the_batch_stays_recorded(published, backend):
+    backend.reset()
+    CourseSyncState.objects.all().delete()
+    backend.set_faults(Fault.drop_after_apply(count=3))
+    api.sync_course(SAMPLE_COURSE_ID)  # applied by the backend, never answered
+    backend.set_faults(Fault.fail(422))
+    result = api.sync_course(SAMPLE_COURSE_ID)
+    assert result.status is SyncStatus.FAILED and "may already have applied" in result.error
+    assert SyncOperation.objects.filter(status=SyncOperation.Status.FAILED).count() == 0
+    assert api.sync_course(SAMPLE_COURSE_ID).resent_batches == 1  # answered from the stored results
+    assert_in_sync(backend)
+
+
+def test_a_full_resync_deletes_what_abandoned_operations_may_have_created(published, backend, tmp_path, studio):
+    editor = ExportEditor(SAMPLE_COURSE, tmp_path)
+    editor.add_child("chapter", "numbers", '<sequential url_name="extra" display_name="Extra"/>')
+    backend.set_faults(Fault.drop_after_apply(count=3))
+    studio.publish_export(editor.path)  # the backend created "extra"; the plugin never heard
+    assert block("sequential", "extra") in backend.tree(SAMPLE_COURSE_ID)
+    backend.set_faults(Fault.invalid_json(count=10))  # every answer garbled: the create stays unacknowledged
+    studio.publish_export(SAMPLE_COURSE)  # "extra" is gone in Studio
+    backend.set_faults()
+    assert api.sync_course(SAMPLE_COURSE_ID, force=True).status is SyncStatus.SYNCED
+    assert_in_sync(backend)

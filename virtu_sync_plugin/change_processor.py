@@ -1,6 +1,7 @@
 """
-The change processor: delivers recorded operations to the backend in batches and
-interprets what came back, through one strategy per operation type.
+The change processor: delivers recorded operations in batches and interprets the answers.
+
+It works through one strategy per operation type.
 
 A strategy turns an operation into its wire form and a backend result into an
 :class:`Outcome`; a new operation type is one new strategy in the table. The processor
@@ -19,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 from .backend_client import (
     BackendClient,
+    BackendError,
     BatchTooLargeError,
     OperationResult,
     PermanentBackendError,
@@ -143,7 +145,7 @@ class DeliveryReport:
     """Outcomes of a delivery, and the error that stopped it early, if any."""
 
     outcomes: list[Outcome] = field(default_factory=list)
-    stopped_by: TransientBackendError | UnreadableAnswerError | None = None
+    stopped_by: BackendError | None = None
     #: Why the backend refused whole batches (each reason once), for the operator.
     refusals: list[str] = field(default_factory=list)
 
@@ -166,29 +168,38 @@ class ChangeProcessor:
         self._failed: set[str] = set()
         self._stuck_moves: set[str] = set()
 
-    def deliver(self, batches: Sequence[tuple[str, Sequence[ChangeOperation]]], envelope: BatchEnvelope) -> DeliveryReport:
-        """Send the batches in order; stop at the first one the backend could not be reached for."""
+    def deliver(
+        self,
+        batches: Sequence[tuple[str, Sequence[ChangeOperation]]],
+        envelope: BatchEnvelope,
+        *,
+        resend: bool = False,
+    ) -> DeliveryReport:
+        """
+        Send the batches in order; stop at the first one whose outcome is unknown.
+
+        ``resend`` batches were sent before and never answered readably: they go exactly
+        as recorded, and a refusal now proves nothing about the first attempt, so their
+        outcome stays unknown (they stay recorded) rather than failed.
+        """
         report = DeliveryReport()
         queue = list(batches)
         while queue:
             batch_id, operations = queue.pop(0)
-            to_send, deferred = self._split_deferred(operations)
+            to_send, deferred = (list(operations), []) if resend else self._split_deferred(operations)
             self.journal.sending(batch_id, deferred)
             report.outcomes.extend(deferred)
             if not to_send:
                 continue
             try:
                 outcomes = self._send(batch_id, to_send, envelope)
-            except BatchTooLargeError as error:
-                if len(to_send) == 1:
-                    outcomes = [Outcome(to_send[0], FAILED, "batch_too_large", str(error), error.status)]
-                    _note_refusal(report, error)
-                else:
-                    queue[:0] = self._halves(to_send)
+            except PermanentBackendError as error:  # 413 too
+                if resend:
+                    report.stopped_by = error
+                    break
+                outcomes = self._refused(to_send, error, queue, report)
+                if outcomes is None:
                     continue
-            except PermanentBackendError as error:
-                outcomes = [Outcome(operation, FAILED, "refused", str(error), error.status) for operation in to_send]
-                _note_refusal(report, error)
             except (TransientBackendError, UnreadableAnswerError) as error:
                 # Outcome unknown: the batch stays recorded, to be resent with the same ids.
                 report.stopped_by = error
@@ -197,6 +208,21 @@ class ChangeProcessor:
             self.journal.settled(batch_id, outcomes)
             report.outcomes.extend(outcomes)
         return report
+
+    def _refused(
+        self,
+        to_send: list[ChangeOperation],
+        error: PermanentBackendError,
+        queue: list[tuple[str, Sequence[ChangeOperation]]],
+        report: DeliveryReport,
+    ) -> list[Outcome] | None:
+        """The outcomes of a batch refused whole (nothing applied); ``None`` when it was split instead."""
+        if isinstance(error, BatchTooLargeError) and len(to_send) > 1:
+            queue[:0] = self._halves(to_send)
+            return None
+        _note_refusal(report, error)
+        code = "batch_too_large" if isinstance(error, BatchTooLargeError) else "refused"
+        return [Outcome(operation, FAILED, code, str(error), error.status) for operation in to_send]
 
     def _send(self, batch_id: str, operations: Sequence[ChangeOperation], envelope: BatchEnvelope) -> list[Outcome]:
         strategies = [self.strategies[operation.operation] for operation in operations]

@@ -1,6 +1,8 @@
 """
-The operations between two course exports (OLX), read the way a sync reads a course:
-published branch, the configured assessment types. Reads files only; sends nothing.
+The operations between two course exports (OLX).
+
+Exports are read the way a sync reads a course: the published branch, the configured
+assessment types. Reads files only; sends nothing.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def diff_exports(
 
 def outline_of_export(path: str | os.PathLike, course_key: CourseLocator | None) -> CourseOutline:
     """
-    The published outline of the export at ``path`` (a directory or a ``.tar.gz``), under
-    ``course_key`` (default: the key in its ``course.xml``).
+    The published outline of the export at ``path`` (a directory or a ``.tar.gz``).
+
+    Read as ``course_key`` (default: the key in its ``course.xml``).
     """
     try:
         course = load_course_export(path, course_key=course_key)

@@ -15,27 +15,32 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import groupby
+from types import MappingProxyType
+from typing import Any
 
 from django.conf import settings as django_settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
 from . import course_lease
-from .backend_client import BackendClient, BackendError, UnreadableAnswerError
+from .backend_client import BackendClient, BackendError, PermanentBackendError, UnreadableAnswerError
 from .change_processor import APPLIED, DEFERRED, FAILED, BatchEnvelope, ChangeProcessor, Outcome
 from .conf import get_sync_settings
 from .core.diff import diff_outlines
 from .core.operations import ChangeOperation, OperationType
-from .core.outline import COURSE, ContentError, CourseOutline
+from .core.outline import COURSE, ContentError, CourseOutline, Entity
 from .core.snapshot import (
     SnapshotFormatError,
+    advance_entities,
     advance_snapshot,
     empty_snapshot,
+    mark_for_replay,
+    remove_subtrees,
+    replay_mark,
     snapshot_from_json,
     snapshot_to_json,
-    without_subtrees,
 )
 from .data import SyncResult, SyncStatus
 from .models import CourseSyncState, SyncOperation, SyncRun
@@ -100,11 +105,18 @@ def read_outline(course_key: CourseLocator) -> CourseOutline | None:
     return outline_from_course_block(course_block, course_key, assessment_block_types=block_types)
 
 
-def _plan(snapshot: CourseOutline, outline: CourseOutline, force: bool) -> list[ChangeOperation]:
-    """The operations of a sync; a forced one upserts everything and still deletes what is gone."""
+def _plan(
+    snapshot: CourseOutline, outline: CourseOutline, force: bool, abandoned: Sequence[ChangeOperation] = ()
+) -> list[ChangeOperation]:
+    """
+    The operations of a sync. A forced one upserts everything, and deletes what is gone
+    from what the backend may hold: the snapshot, plus what abandoned operations of
+    unknown outcome may have created or moved there.
+    """
     if not force:
         return diff_outlines(snapshot, outline)
-    deletes = [op for op in diff_outlines(snapshot, outline) if op.operation is OperationType.DELETE]
+    may_hold = advance_snapshot(snapshot, [op for op in abandoned if op.operation is not OperationType.DELETE])
+    deletes = [op for op in diff_outlines(may_hold, outline) if op.operation is OperationType.DELETE]
     return diff_outlines(None, outline) + deletes
 
 
@@ -112,11 +124,34 @@ def _load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutlin
     if not stored:
         return empty_snapshot(str(course_key)), ""
     try:
-        return snapshot_from_json(stored), ""
+        return _replayed(course_key, snapshot_from_json(stored), replay_mark(stored)), ""
     except SnapshotFormatError as error:
         problem = f"stored snapshot unreadable ({error}); everything is sent again as upserts"
         log.error("Virtu sync of %s: %s", course_key, problem)
         return empty_snapshot(str(course_key)), problem
+
+
+def _replayed(course_key: CourseLocator, snapshot: CourseOutline, mark: str | None) -> CourseOutline:
+    """
+    A checkpoint brought up to date with the operation log.
+
+    The operations the backend applied after the one the mark names are replayed on it, in
+    log order: what a pass that stopped between checkpoints (a killed worker) recorded as
+    applied but did not fold into the stored snapshot.
+    """
+    if mark is None:
+        return snapshot
+    anchor = SyncOperation.objects.filter(operation_id=mark).values_list("run_id", "sequence").first()
+    if anchor is None:
+        raise SnapshotFormatError(f"the operation {mark} it was checkpointed after is no longer in the log")
+    run_id, sequence = anchor
+    payloads = (
+        SyncOperation.objects.filter(course_key=course_key, status=SyncOperation.Status.APPLIED)
+        .filter(Q(run_id__gt=run_id) | Q(run_id=run_id, sequence__gt=sequence))
+        .order_by("run_id", "sequence")
+        .values_list("payload", flat=True)
+    )
+    return advance_snapshot(snapshot, [ChangeOperation.from_dict(payload) for payload in payloads])
 
 
 class _Pass:
@@ -136,6 +171,8 @@ class _Pass:
         )
         state = CourseSyncState.objects.get(course_key=course_key)
         self.snapshot, snapshot_problem = _load_snapshot(course_key, state.snapshot)
+        #: The stored snapshot is a checkpoint (operations were replayed on it): rewrite it whole.
+        self.snapshot_checkpointed = not snapshot_problem and replay_mark(state.snapshot) is not None
         #: Worth telling the operator, but no failure of this pass.
         self.notes = [snapshot_problem] if snapshot_problem else []
         #: What kept this pass from bringing the backend in sync.
@@ -143,6 +180,8 @@ class _Pass:
         self.outcomes: list[Outcome] = []
         self.planned: list[ChangeOperation] = []
         self.resent_batches = 0
+        #: Operations of earlier runs a full resync gave up on (their outcome unknown).
+        self.abandoned: list[ChangeOperation] = []
 
     def run(self) -> SyncResult:
         try:
@@ -179,6 +218,7 @@ class _Pass:
             .order_by("run_id", "sequence")
         )
         if self.request.force:  # a full resync sends everything again: no need to know their outcome
+            self.abandoned = [ChangeOperation.from_dict(row.payload) for row in pending]
             pending.update(status=SyncOperation.Status.FAILED, detail="abandoned: a full resync sent everything again")
             return True
         batches = [
@@ -188,7 +228,8 @@ class _Pass:
         if not batches:
             return True
         self.resent_batches = len(batches)
-        report = processor.deliver(batches, self._envelope(None))
+        report = processor.deliver(batches, self._envelope(None), resend=True)
+        processor.journal.close()
         self.outcomes.extend(report.outcomes)
         self.problems.extend(f"backend refused a batch: {refusal}" for refusal in report.refusals)
         if report.stopped_by is not None:
@@ -204,7 +245,7 @@ class _Pass:
             {"code": error.code, "block_id": error.block_id, "message": error.message}
             for error in outline.content_errors
         ]
-        self.planned = _plan(self.snapshot, outline, self.request.force)
+        self.planned = _plan(self.snapshot, outline, self.request.force, self.abandoned)
         return self._deliver(processor, self.planned, outline.published_at, outline.content_errors)
 
     def _delete_course(self, processor: ChangeProcessor) -> SyncResult:
@@ -231,6 +272,7 @@ class _Pass:
             self.problems.extend(f"backend refused a batch: {refusal}" for refusal in report.refusals)
             if report.stopped_by is not None:
                 self.problems.append(_stopped(report.stopped_by))
+        processor.journal.close()
         status = SyncStatus.SYNCED if operations else SyncStatus.UNCHANGED
         return self._finish(status, content_errors)
 
@@ -242,22 +284,20 @@ class _Pass:
             for start in range(0, len(operations), batch_size)
         ]
         rows = [
-            SyncOperation(
-                run=self.run_record,
-                course_key=self.course_key,
-                batch_id=batch_id,
-                sequence=sequence,
-                operation_id=operation.operation_id,
-                operation=operation.operation.value,
-                entity_type=operation.entity_type.name,
-                entity_id=operation.entity_id,
-                payload=operation.to_dict(),
-            )
+            {
+                "batch_id": batch_id,
+                "sequence": sequence,
+                "operation_id": operation.operation_id,
+                "operation": operation.operation.value,
+                "entity_type": operation.entity_type.name,
+                "entity_id": operation.entity_id,
+                "payload": operation.to_dict(),
+            }
             for sequence, (batch_id, operation) in enumerate(
                 (batch_id, operation) for batch_id, batch in batches for operation in batch
             )
         ]
-        SyncOperation.objects.bulk_create(rows, batch_size=500)
+        _insert_operations(self.run_record, self.course_key, rows)
         return batches
 
     def _envelope(self, published_at: str | None) -> BatchEnvelope:
@@ -289,7 +329,6 @@ class _Pass:
         record.applied, record.failed, record.deferred = counts[APPLIED], counts[FAILED], counts[DEFERRED]
         record.resent_batches = self.resent_batches
         record.error = error
-        record.save()
         in_sync = run_status == SyncRun.Status.SUCCEEDED
         state_changes = {
             "last_attempt_at": now,
@@ -300,7 +339,9 @@ class _Pass:
         state_changes["status"] = CourseSyncState.Status.IN_SYNC if in_sync else CourseSyncState.Status.FAILED
         if in_sync:
             state_changes["last_synced_at"] = now
-        CourseSyncState.objects.filter(course_key=self.course_key).update(**state_changes)
+        with transaction.atomic():  # one commit for the run and the course's state
+            record.save()
+            CourseSyncState.objects.filter(course_key=self.course_key).update(**state_changes)
         if error:
             log.warning("Virtu sync of %s: %s: %s", self.course_id, status.value, error)
         return SyncResult(
@@ -317,18 +358,54 @@ class _Pass:
         )
 
 
+#: Fewest applied operations a pass leaves in the operation log before it checkpoints the
+#: snapshot again (or the snapshot's size, when larger: checkpoints then cost O(n) in all).
+CHECKPOINT_OPERATIONS = 1000
+
+
 class _DatabaseJournal:
-    """Records the processor's decisions in the operation log and advances the snapshot."""
+    """
+    Records the processor's decisions in the operation log and advances the snapshot.
+
+    The operation log and the stored snapshot always agree, whatever point a worker dies
+    at. A batch's outcomes are stored in one transaction with the next batch's ``sending``
+    (or with ``close``, after the last batch): one commit per batch. Until then the batch
+    is pending in the log, and would be resent with the same ids, which the backend
+    answers from its record. The stored snapshot either holds every applied operation
+    (complete) or is a checkpoint that names the last one it holds, the later ones being
+    replayed from the log when it is read (see :func:`_replayed`). A pass stores the
+    snapshot whole at its first batch, then checkpoints every :data:`CHECKPOINT_OPERATIONS`
+    operations (or the snapshot's size, if larger) and when an entity is forgotten, and
+    stores it complete again at the end of each delivery.
+    """
 
     def __init__(self, sync_pass: _Pass):
         self.sync_pass = sync_pass
+        #: The stored snapshot is a checkpoint: later batches may leave their operations to the log.
+        self.checkpointed = sync_pass.snapshot_checkpointed
+        #: ``sync_pass.snapshot`` differs from the stored snapshot.
+        self.dirty = False
+        #: Applied operations that the stored snapshot leaves to the log.
+        self.unfolded = 0
+        #: Entities in the stored snapshot when it was written.
+        self.stored_size = len(sync_pass.snapshot)
+        #: This journal has stored the snapshot.
+        self.stored = False
+        #: The stored form of ``sync_pass.snapshot``, complete, once made (until it changes).
+        self.complete_text: str | None = None
+        #: The entities of ``sync_pass.snapshot`` once a batch advanced it: advanced in place
+        #: (``sync_pass.snapshot`` is a view of them), not copied whole after every batch.
+        self.entities: dict[str, Entity] | None = None
+        #: The last settled batch's outcomes, and whether it forgot entities: not stored yet.
+        self.unstored: tuple[Sequence[Outcome], bool] | None = None
 
     def rebatch(self, batch_id: str, operations: Sequence[ChangeOperation]) -> None:
         SyncOperation.objects.filter(operation_id__in=_ids(operations)).update(batch_id=batch_id)
 
     def sending(self, batch_id: str, deferred: Sequence[Outcome]) -> None:
-        course_lease.renew(self.sync_pass.course_key, self.sync_pass.owner)
-        with transaction.atomic():
+        with transaction.atomic():  # one commit per batch, the lease renewed (and checked) in it
+            self._store_settled(final=False)
+            course_lease.renew(self.sync_pass.course_key, self.sync_pass.owner)
             _record_outcomes(deferred)
             SyncOperation.objects.filter(batch_id=batch_id, status=SyncOperation.Status.PENDING).update(
                 attempts=F("attempts") + 1
@@ -338,12 +415,98 @@ class _DatabaseJournal:
         sync_pass = self.sync_pass
         applied = [outcome.operation for outcome in outcomes if outcome.status == APPLIED]
         forgotten = [outcome.forget for outcome in outcomes if outcome.forget is not None]
-        sync_pass.snapshot = without_subtrees(advance_snapshot(sync_pass.snapshot, applied), forgotten)
-        with transaction.atomic():
+        if applied or forgotten:
+            if self.entities is None:
+                self.entities = dict(sync_pass.snapshot.entities)
+                sync_pass.snapshot = CourseOutline(sync_pass.course_id, MappingProxyType(self.entities))
+            advance_entities(self.entities, applied)
+            if forgotten:  # not in the log as applied: only a stored snapshot keeps it
+                remove_subtrees(self.entities, forgotten)
+            self.unfolded += len(applied)
+            self.dirty = True
+            self.complete_text = None
+        self.unstored = (outcomes, bool(forgotten))
+
+    def close(self) -> None:
+        """Store the last batch's outcomes, and the snapshot complete (the end of a delivery)."""
+        if self.unstored is not None or self.dirty or self.checkpointed:
+            with transaction.atomic():
+                self._store_settled(final=True)
+
+    def _store_settled(self, *, final: bool) -> None:
+        forgotten, after = False, None
+        if self.unstored is not None:
+            outcomes, forgotten = self.unstored
+            self.unstored = None
             _record_outcomes(outcomes)
-            CourseSyncState.objects.filter(course_key=sync_pass.course_key).update(
-                snapshot=snapshot_to_json(sync_pass.snapshot), entity_count=len(sync_pass.snapshot)
-            )
+            after = outcomes[-1].operation.operation_id if outcomes else None
+        if final:
+            if self.dirty or self.checkpointed:
+                self._store(checkpoint_after=None)
+        elif forgotten or (
+            self.dirty and (not self.checkpointed or self.unfolded >= max(CHECKPOINT_OPERATIONS, self.stored_size))
+        ):
+            # The first store is complete (a single batch needs no other); the later ones are
+            # checkpoints after the batch's last operation.
+            self._store(checkpoint_after=after if self.stored else None)  # complete when no batch to name
+
+    def _store(self, *, checkpoint_after: str | None) -> None:
+        snapshot = self.sync_pass.snapshot
+        if self.complete_text is None:
+            self.complete_text = snapshot_to_json(snapshot)
+        text = self.complete_text if checkpoint_after is None else mark_for_replay(self.complete_text, checkpoint_after)
+        CourseSyncState.objects.filter(course_key=self.sync_pass.course_key).update(
+            snapshot=text, entity_count=len(snapshot)
+        )
+        self.checkpointed = checkpoint_after is not None
+        self.dirty = False
+        self.unfolded = 0
+        self.stored_size = len(snapshot)
+        self.stored = True
+
+
+#: The columns of the operation log that :func:`_insert_operations` knows how to fill.
+_OPERATION_COLUMNS = frozenset(
+    {
+        "id", "created", "modified", "run_id", "course_key", "batch_id", "sequence", "operation_id", "operation",
+        "entity_type", "entity_id", "payload", "status", "attempts", "response_status", "result_code", "detail",
+        "acknowledged_at",
+    }
+)  # fmt: skip
+_INSERT_CHUNK = 1000
+
+
+def _insert_operations(run: SyncRun, course_key: CourseLocator, rows: list[dict[str, Any]]) -> None:
+    """
+    Add rows to the operation log, in one transaction: what ``bulk_create`` does.
+
+    ``bulk_create`` prepares every field of every row through the ORM, which costs ~100 µs
+    a row (3 s for a first sync of a 50k-block course); here the values shared by all rows
+    (the run, the course, the defaults, the timestamps) are prepared once, and only the
+    per-row ones per row. A model with other columns than these goes through ``bulk_create``.
+    """
+    if not rows:
+        return
+    meta = SyncOperation._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    if {field.attname for field in meta.concrete_fields} != _OPERATION_COLUMNS:
+        SyncOperation.objects.bulk_create([SyncOperation(run=run, course_key=course_key, **row) for row in rows])
+        return
+    connection = connections[router.db_for_write(SyncOperation)]
+    template = SyncOperation(run=run, course_key=course_key, payload={})
+    shared = {field.attname: field.get_db_prep_save(field.pre_save(template, True), connection) for field in fields}
+    payload_field = meta.get_field("payload")
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    names = [field.attname for field in fields]
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            values = []
+            for row in rows[start : start + _INSERT_CHUNK]:
+                row = {**row, "payload": payload_field.get_db_prep_save(row["payload"], connection)}
+                values.append(tuple(row[name] if name in row else shared[name] for name in names))
+            cursor.executemany(sql, values)
 
 
 def _record_outcomes(outcomes: Iterable[Outcome]) -> None:
@@ -364,6 +527,11 @@ def _record_outcomes(outcomes: Iterable[Outcome]) -> None:
 
 
 def _stopped(error: BackendError) -> str:
+    if isinstance(error, PermanentBackendError):
+        return (
+            f"the backend refused a batch it may already have applied ({error}); it stays recorded and is "
+            "resent next time; a full resync abandons it"
+        )
     if isinstance(error, UnreadableAnswerError):
         return f"the backend's answer could not be read ({error}); the batch will be resent with the same ids"
     return f"backend unreachable: {error}"

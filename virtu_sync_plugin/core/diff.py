@@ -137,12 +137,29 @@ class DiffEngine:
         creates: list[list[ChangeOperation]] = [[] for _ in self.chain]
         updates: list[ChangeOperation] = []
         deletes: list[ChangeOperation] = []
+        # The hot loop (every entity, usually unchanged): entity types are told apart by
+        # identity first (hashing the dataclass costs more than the rest of an iteration),
+        # and an entity's level is looked up only when it has something to send.
+        known_types = {id(entity_type) for entity_type in self._level_of}
+        old_entity_of = old_entities.get
         for entity_id, new_entity in new_entities.items():
-            level = self._level(new_entity)
-            old_entity = old_entities.get(entity_id)
+            if id(new_entity.entity_type) not in known_types:
+                self._level(new_entity)  # an equal type made elsewhere, or an error
+            old_entity = old_entity_of(entity_id)
             if old_entity is None:
+                level = self._level(new_entity)
                 creates[level].append(self.chain[level].created(new_entity, operation_id()))
-            elif old_entity != new_entity:
+            elif old_entity is not new_entity and (  # old_entity != new_entity, field by field
+                old_entity.values != new_entity.values
+                or old_entity.parent_id != new_entity.parent_id
+                or old_entity.position != new_entity.position
+                or old_entity.entity_id != new_entity.entity_id
+                or (
+                    old_entity.entity_type is not new_entity.entity_type
+                    and old_entity.entity_type != new_entity.entity_type
+                )
+            ):
+                level = self._level(new_entity)
                 update = self.chain[level].changed(old_entity, new_entity, operation_id())
                 if update is not None:
                     updates.append(update)

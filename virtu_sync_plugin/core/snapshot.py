@@ -6,18 +6,25 @@ failed is still missing from it and the next diff derives it again. Its stored f
 versioned, compact JSON: entities as rows in parent-before-child order, a parent as its
 row index (or its id, for a parent the snapshot lacks), block ids without the course
 prefix they all share.
+
+A stored snapshot may be a checkpoint (:func:`mark_for_replay`): it then names the last
+logged operation folded into it, and the operations the backend applied after that one
+are replayed on it when it is read (:func:`replay_mark`). Rewriting the whole snapshot
+after every batch would make a first sync quadratic in the size of the course.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Any
 
 from .operations import ChangeOperation, OperationType
-from .outline import ENTITY_TYPES, CourseOutline, Entity
+from .outline import ENTITY_TYPES, CourseOutline, Entity, EntityType
 
 SNAPSHOT_FORMAT = "virtu-sync-snapshot"
 SNAPSHOT_VERSION = 1
+_REPLAY_KEY = "replay_after"  # the last key of a checkpoint's document, written by mark_for_replay
 _FULL_ID_MARK = "/"  # never the first character of a block type, so it marks a full id
 
 
@@ -40,6 +47,12 @@ def advance_snapshot(snapshot: CourseOutline, applied: Iterable[ChangeOperation]
     create for it.
     """
     entities = dict(snapshot.entities)
+    advance_entities(entities, applied)
+    return CourseOutline(snapshot.course_id, MappingProxyType(entities))  # entities is ours: no second copy
+
+
+def advance_entities(entities: dict[str, Entity], applied: Iterable[ChangeOperation]) -> None:
+    """:func:`advance_snapshot` in place, on a snapshot's entities (no copy of the whole snapshot)."""
     pending_deletes: list[str] = []
     for operation in applied:
         if operation.operation is OperationType.DELETE:
@@ -56,14 +69,18 @@ def advance_snapshot(snapshot: CourseOutline, applied: Iterable[ChangeOperation]
             _apply_update(entities, operation)
     if pending_deletes:
         _delete_subtrees(entities, pending_deletes)
-    return CourseOutline(snapshot.course_id, entities)
 
 
 def without_subtrees(snapshot: CourseOutline, entity_ids: Iterable[str]) -> CourseOutline:
     """The snapshot minus these entities and everything below them (what the backend lacks)."""
     entities = dict(snapshot.entities)
+    remove_subtrees(entities, entity_ids)
+    return CourseOutline(snapshot.course_id, MappingProxyType(entities))
+
+
+def remove_subtrees(entities: dict[str, Entity], entity_ids: Iterable[str]) -> None:
+    """:func:`without_subtrees` in place, on a snapshot's entities."""
     _delete_subtrees(entities, list(entity_ids))
-    return CourseOutline(snapshot.course_id, entities)
 
 
 def _apply_update(entities: dict[str, Entity], operation: ChangeOperation) -> None:
@@ -125,15 +142,30 @@ def snapshot_from_json(text: str | bytes) -> CourseOutline:
         course_id = document["course_id"]
         prefix = _block_prefix(course_id)
         stored_fields = {name: tuple(fields) for name, fields in document["fields"].items()}
+        # Per entity type name: the type, its stored field names, whether they are the type's own.
+        layouts: dict[str, tuple[EntityType, tuple[str, ...], bool]] = {}
         entity_ids: list[str] = []
         entities: dict[str, Entity] = {}
         for type_name, stored_id, stored_parent, position, *stored_values in document["rows"]:
-            entity_type = ENTITY_TYPES[type_name]
-            by_name = dict(zip(stored_fields[type_name], stored_values))
-            entity_id = _expand_id(stored_id, prefix)
-            parent_id = _expand_parent(stored_parent, entity_ids, prefix)
-            # A field the stored form lacks reads as None, so the next diff sends it.
-            values = tuple(by_name.get(name) for name in entity_type.fields)
+            layout = layouts.get(type_name)
+            if layout is None:
+                layout = layouts[type_name] = _layout(ENTITY_TYPES[type_name], stored_fields[type_name])
+            entity_type, stored, same_fields = layout
+            if type(stored_id) is not str or not stored_id:
+                raise SnapshotFormatError(f"bad entity id {stored_id!r}")
+            entity_id = stored_id[1:] if stored_id[0] == _FULL_ID_MARK else prefix + stored_id
+            if stored_parent is None:
+                parent_id = None
+            elif type(stored_parent) is int and 0 <= stored_parent < len(entity_ids):
+                parent_id = entity_ids[stored_parent]
+            else:
+                parent_id = _expand_parent(stored_parent, entity_ids, prefix)
+            if same_fields and len(stored_values) == len(stored):
+                values = tuple(stored_values)
+            else:
+                # A field the stored form lacks reads as None, so the next diff sends it.
+                by_name = dict(zip(stored, stored_values))
+                values = tuple(by_name.get(name) for name in entity_type.fields)
             entities[entity_id] = Entity(entity_type, entity_id, parent_id, position, values)
             entity_ids.append(entity_id)
     except SnapshotFormatError:
@@ -141,6 +173,44 @@ def snapshot_from_json(text: str | bytes) -> CourseOutline:
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
         raise SnapshotFormatError(f"unreadable snapshot: {error!r}") from error
     return CourseOutline(course_id, entities)
+
+
+def mark_for_replay(text: str, after: str) -> str:
+    """
+    The stored form ``text`` (from :func:`snapshot_to_json`) marked as a checkpoint.
+
+    The operations the backend applied after the logged operation ``after`` are not in
+    it: whoever reads it replays them on it, in log order. Still a snapshot document.
+    """
+    if not text.endswith("]}"):
+        raise ValueError("not a document written by snapshot_to_json")
+    return f"{text[:-1]},{json.dumps(_REPLAY_KEY)}:{json.dumps(after)}}}"
+
+
+def replay_mark(text: str | bytes) -> str | None:
+    """
+    The operation a checkpoint (:func:`mark_for_replay`) was marked after, or None.
+
+    None means a complete snapshot: nothing to replay. Reads only the end of ``text``.
+    """
+    tail = text[-400:]
+    if isinstance(tail, bytes):
+        tail = tail.decode("utf-8", "replace")
+    if not tail.endswith('"}'):  # a complete document ends with its rows: "]}"
+        return None
+    start = tail.rfind(f",{json.dumps(_REPLAY_KEY)}:")
+    if start < 0:
+        return None
+    try:
+        after = json.loads(tail[start + len(_REPLAY_KEY) + 4 : -1])
+    except ValueError:
+        return None
+    return after if isinstance(after, str) and after else None
+
+
+def _layout(entity_type: EntityType, stored: tuple[str, ...]) -> tuple[EntityType, tuple[str, ...], bool]:
+    """How rows of ``entity_type`` stored with the field names ``stored`` are read."""
+    return entity_type, stored, stored == entity_type.fields
 
 
 def _parents_first(snapshot: CourseOutline) -> list[Entity]:

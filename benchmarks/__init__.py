@@ -1,0 +1,1 @@
+"""Benchmarks of virtu-sync-plugin (``make bench``); not part of the test suite."""

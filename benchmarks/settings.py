@@ -1,0 +1,61 @@
+"""
+Django settings of the benchmarks: Studio's side of the plugin as in ``demo/settings.py``
+(SQLite in a scratch directory, the stand-in modulestore), pointed at a backend whose URL
+``benchmarks/run.py`` puts in the environment.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORK_DIR = Path(os.environ["VIRTU_BENCH_DIR"])
+
+# Stand-ins for the edx-platform modules the plugin imports (xmodule...), as inside Studio.
+sys.path.insert(0, str(REPO_ROOT / "stand_ins"))
+
+SECRET_KEY = "benchmarks-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(WORK_DIR / "studio.sqlite3"),
+        "OPTIONS": {"timeout": 30},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "waffle",
+    "config_models",
+    "virtu_sync_plugin",
+]
+MODULESTORE = {
+    "default": {
+        "ENGINE": "xmodule.modulestore.mixed.MixedModuleStore",
+        "OPTIONS": {"olx_root": str(WORK_DIR / "modulestore")},
+    }
+}
+CMS_ROOT_URL = "http://localhost:8001"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"virtu_sync_plugin": {"handlers": ["console"], "level": "ERROR"}},
+}
+
+VIRTU_SYNC_BACKEND_URL = os.environ.get("VIRTU_BENCH_BACKEND_URL", "")
+VIRTU_SYNC_API_TOKEN = "bench-token"
+VIRTU_SYNC_SIGNING_SECRET = "bench-signing-secret"
+VIRTU_SYNC_ALLOW_INSECURE_HTTP = True  # the backends listen on plain http://127.0.0.1
+
+# Tasks go to an in-memory broker and no worker runs them: the receiver benchmark times the
+# publish, not the sync it queues.
+CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = "cache+memory://"
