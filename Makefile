@@ -111,7 +111,7 @@ validate: quality docs test ## everything CI checks: quality, docs and the tests
 demo: requirements ## sync the sample course to a local reference backend, end to end
 	$(PYTHON) demo/run_demo.py
 
-bench: requirements ## measure speed and memory (docs/performance.rst); writes benchmarks/results/latest.json (~5 min)
+bench: requirements ## measure speed and memory (docs/performance.rst); writes benchmarks/results/latest.json (~8 min)
 	$(PYTHON) -m benchmarks.run
 
 # Compiled in this order because each file may include one compiled before it (test.in: -r base.txt).

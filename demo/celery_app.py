@@ -1,4 +1,5 @@
 """The demo's Celery app (edx-platform's is ``openedx.core.lib.celery.APP``)."""
+
 from celery import Celery
 
 app = Celery("virtu_sync_demo")

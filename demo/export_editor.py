@@ -1,4 +1,5 @@
 """Edit a copy of a course export the way an author edits a course in Studio."""
+
 from __future__ import annotations
 
 import shutil

@@ -12,6 +12,7 @@ differences otherwise; exit status 1).
 
     python demo/run_demo.py [--course EXPORT ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from reference_backend.server import ReferenceBackend
 
-    with tempfile.TemporaryDirectory(prefix="virtu-sync-demo-") as work_dir, ReferenceBackend(
-        token="demo-token", secret="demo-signing-secret"
-    ) as backend:
+    with (
+        tempfile.TemporaryDirectory(prefix="virtu-sync-demo-") as work_dir,
+        ReferenceBackend(token="demo-token", secret="demo-signing-secret") as backend,
+    ):
         os.environ.update(
             DJANGO_SETTINGS_MODULE="demo.settings", VIRTU_DEMO_DIR=work_dir, VIRTU_DEMO_BACKEND_URL=backend.url
         )
@@ -80,7 +82,7 @@ class Demo:
         print(f"\n1. The operator turns on the {SWITCH} switch (Django admin > Waffle > Switches).")
 
         print("\n2. Studio publishes the sample course.")
-        course_id = self.publish(SAMPLE_COURSE)
+        self.publish(SAMPLE_COURSE)
 
         editor = ExportEditor(SAMPLE_COURSE, self.work_dir)
         editor.rename("sequential", "numbers_intro", "Why Numbers Really Matter")

@@ -3,6 +3,7 @@ Settings of the demo: Studio's side of the plugin on embedded defaults (SQLite i
 scratch directory, the modulestore stand-in over OLX exports, a reference backend on
 127.0.0.1, Celery with an in-process broker and worker).
 """
+
 import os
 import sys
 from pathlib import Path

@@ -7,6 +7,7 @@ folder, listening on 127.0.0.1 on a free port, removed afterwards.
 The command gets ``VIRTU_TEST_MYSQL_PORT`` in its environment (user ``root``, no
 password). Needs Debian's ``mariadb-server`` (``mariadbd``, ``mariadb-install-db``).
 """
+
 import os
 import shutil
 import socket
@@ -30,16 +31,34 @@ def main(command: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="virtu-mariadb-") as work:
         data = os.path.join(work, "data")
         subprocess.run(
-            [install_db, f"--datadir={data}", "--user=root", "--auth-root-authentication-method=normal",
-             "--skip-test-db"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                install_db,
+                f"--datadir={data}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port = free_port()
         server = subprocess.Popen(
-            [server_binary, "--no-defaults", f"--datadir={data}", "--user=root", f"--port={port}",
-             "--bind-address=127.0.0.1", f"--socket={work}/mysqld.sock", f"--pid-file={work}/mysqld.pid",
-             "--skip-log-bin", "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"),
+            [
+                server_binary,
+                "--no-defaults",
+                f"--datadir={data}",
+                "--user=root",
+                f"--port={port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={work}/mysqld.sock",
+                f"--pid-file={work}/mysqld.pid",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=64M",
+                "--innodb-flush-log-at-trx-commit=2",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(work, "server.log"), "w"),
         )
         try:
             deadline = time.monotonic() + 60

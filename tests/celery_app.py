@@ -1,4 +1,5 @@
 """The Celery app of the test project, set up as edx-platform's (``openedx.core.lib.celery``)."""
+
 from celery import Celery
 
 app = Celery("virtu_sync_tests")

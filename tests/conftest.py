@@ -1,4 +1,5 @@
 """Shared fixtures: Studio (the modulestore stand-in), a reference backend on 127.0.0.1, the switch."""
+
 from __future__ import annotations
 
 import os

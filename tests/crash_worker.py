@@ -11,6 +11,7 @@ Crash points (the hooks wrap plugin functions in this process only):
   writes the snapshot;
 - ``second_batch``: the first batch is settled, the second is about to go out.
 """
+
 import os
 import signal
 import sys

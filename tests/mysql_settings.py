@@ -1,4 +1,5 @@
 """The test settings on MySQL/MariaDB (``make test-mysql`` starts a throwaway server)."""
+
 import os
 
 from test_settings import *  # noqa: F403  pylint: disable=wildcard-import,unused-wildcard-import

@@ -1,4 +1,5 @@
 """The backend client against a real reference backend on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ OUTLINE = make_outline(node("topic", "algebra", node("subtopic", "equations", no
 
 def batch_body(operations=None, batch_id=None):
     operations = diff_outlines(None, OUTLINE) if operations is None else operations
-    envelope = BatchEnvelope(COURSE_ID, "https://studio.example.org", "2026-11-24T09:59:58Z",
-                             lambda: "2026-11-24T10:00:00Z")
+    envelope = BatchEnvelope(
+        COURSE_ID, "https://studio.example.org", "2026-11-24T09:59:58Z", lambda: "2026-11-24T10:00:00Z"
+    )
     return envelope.body(batch_id or str(uuid.uuid4()), [op.to_dict() for op in operations])
 
 

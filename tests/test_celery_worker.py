@@ -2,6 +2,7 @@
 Real Celery: worker processes consume ``sync_course`` from a real Redis broker started
 here; Studio's publishes reach the backend through them.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,9 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
+from demo.export_editor import ExportEditor
 from tests.celery_app import app as celery_app
 from tests.conftest import REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
-from demo.export_editor import ExportEditor
 from virtu_sync_plugin import api
 from virtu_sync_plugin.models import SyncRun
 
@@ -90,9 +91,24 @@ def celery_worker(redis_url, studio, backend, settings, tmp_path):
     }
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "--concurrency=2", "--pool=prefork",
-         "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.celery_app",
+            "worker",
+            "--concurrency=2",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     celery_app.conf.update(task_always_eager=False, broker_url=redis_url)
     # Connections made before (to the settings' memory:// broker) are pooled per URL; drop them.
@@ -147,16 +163,17 @@ def test_twenty_courses_published_ten_times_each_all_end_in_sync(celery_worker, 
     backend.set_faults(latency=0.05)
     course_keys = [CourseLocator("VirtuX", f"LOAD{number:02d}", "2026") for number in range(20)]
     started = time.monotonic()
-    for round_number in range(10):
+    for _ in range(10):
         for course_key in course_keys:
             with transaction.atomic():
                 studio.publish_export(SAMPLE_COURSE, course_key=course_key)
     published = time.monotonic()
 
     def all_in_sync():
-        return all(
-            backend.tree(str(key)) == api.build_outline(key).tree() for key in course_keys
-        ) and not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
+        return (
+            all(backend.tree(str(key)) == api.build_outline(key).tree() for key in course_keys)
+            and not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
+        )
 
     wait_for(all_in_sync, 180, "20 courses to be in sync")
     finished = time.monotonic()
@@ -174,9 +191,10 @@ def test_twenty_courses_published_ten_times_each_all_end_in_sync(celery_worker, 
 
 
 def test_a_backend_that_never_answers_does_not_slow_the_publish(celery_worker, studio, backend, sync_switch_on):
-    from reference_backend.faults import Fault
     from xmodule.modulestore.django import SignalHandler
     from xmodule.modulestore.mixed import MixedModuleStore
+
+    from reference_backend.faults import Fault
 
     course_key = studio.publish_export(SAMPLE_COURSE)
     backend.set_faults(Fault.hang(5, count=1000))
@@ -189,6 +207,8 @@ def test_a_backend_that_never_answers_does_not_slow_the_publish(celery_worker, s
         durations.append(time.perf_counter() - started)
     durations.sort()
     median, worst = durations[len(durations) // 2], durations[-1]
-    print(f"\nreceiver + queueing with a backend that never answers: median {median * 1000:.2f} ms, "
-          f"worst {worst * 1000:.2f} ms")
+    print(
+        f"\nreceiver + queueing with a backend that never answers: median {median * 1000:.2f} ms, "
+        f"worst {worst * 1000:.2f} ms"
+    )
     assert worst < 1.0, "the publish waited for the backend"

@@ -1,4 +1,5 @@
 """Unit tests of the diff engine and change operations (pure core, literals only)."""
+
 from __future__ import annotations
 
 import itertools
@@ -76,8 +77,12 @@ def test_first_sync_creates_everything_parents_first_with_full_data():
         "entity_id": block_id("topic", "algebra"),
         "parent_id": COURSE_ID,
         "position": 0,
-        "data": {"title": "Algebra", "start": "2026-09-01T00:00:00Z", "visible_to_staff_only": False,
-                 "hide_from_toc": False},
+        "data": {
+            "title": "Algebra",
+            "start": "2026-09-01T00:00:00Z",
+            "visible_to_staff_only": False,
+            "hide_from_toc": False,
+        },
     }
     assert [op.entity_type.name for op in operations] == (
         ["course"] + ["topic"] * 2 + ["subtopic"] * 3 + ["unit"] * 3 + ["assessment"] * 3
@@ -152,8 +157,11 @@ def test_move_to_another_parent_is_an_update_of_parent_and_position_and_shifts_s
 
 def test_move_keeping_the_same_index_still_carries_the_position():
     moved = make_outline(
-        node("topic", "algebra", node("subtopic", "equations", node("unit", "linear", node("assessment", "q1"),
-                                                                   node("assessment", "q2")))),
+        node(
+            "topic",
+            "algebra",
+            node("subtopic", "equations", node("unit", "linear", node("assessment", "q1"), node("assessment", "q2"))),
+        ),
         node(
             "topic",
             "geometry",
@@ -186,8 +194,9 @@ def test_reorder_updates_only_entities_whose_index_changed():
 
 
 def test_positions_count_siblings_of_the_same_entity_type_only():
-    outline = make_outline(node("topic", "t", node("subtopic", "s", node("unit", "u", node("assessment", "a"),
-                                                                          node("assessment", "b")))))
+    outline = make_outline(
+        node("topic", "t", node("subtopic", "s", node("unit", "u", node("assessment", "a"), node("assessment", "b"))))
+    )
     unit_id = block_id("unit", "u")
     assert outline.entities[block_id("assessment", "b")].position == 1
     assert outline.entities[unit_id].position == 0
@@ -198,8 +207,13 @@ def test_deleted_subtree_sends_one_delete_for_its_top_most_entity():
         node("topic", "geometry", node("subtopic", "triangles", node("unit", "angles", node("assessment", "q3"))))
     )
     assert wire(diff_outlines(BASE, without_algebra)) == [
-        {"operation": "update", "entity_type": "topic", "entity_id": block_id("topic", "geometry"), "position": 0,
-         "data": {}},
+        {
+            "operation": "update",
+            "entity_type": "topic",
+            "entity_id": block_id("topic", "geometry"),
+            "position": 0,
+            "data": {},
+        },
         {"operation": "delete", "entity_type": "topic", "entity_id": block_id("topic", "algebra")},
     ]
 
@@ -303,10 +317,15 @@ def test_operations_read_back_from_their_wire_form(operation):
     assert ChangeOperation.from_dict(operation.to_dict()) == operation
 
 
-@pytest.mark.parametrize("bad", [{}, {"operation": "create"}, {"operation_id": "x", "operation": "upsert",
-                                                                 "entity_type": "topic", "entity_id": "b"},
-                                 {"operation_id": "x", "operation": "create", "entity_type": "video",
-                                  "entity_id": "b"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"operation": "create"},
+        {"operation_id": "x", "operation": "upsert", "entity_type": "topic", "entity_id": "b"},
+        {"operation_id": "x", "operation": "create", "entity_type": "video", "entity_id": "b"},
+    ],
+)
 def test_reading_a_malformed_operation_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="not a change operation"):
         ChangeOperation.from_dict(bad)
@@ -331,8 +350,14 @@ def test_a_new_level_is_one_handler_registered_without_touching_the_others():
     new = CourseOutline(COURSE_ID, with_video)
 
     assert wire(engine.diff(BASE, new)) == [
-        {"operation": "create", "entity_type": "video", "entity_id": video_id, "parent_id": unit_id, "position": 0,
-         "data": {"title": "Intro", "duration": 93}}
+        {
+            "operation": "create",
+            "entity_type": "video",
+            "entity_id": video_id,
+            "parent_id": unit_id,
+            "position": 0,
+            "data": {"title": "Intro", "duration": 93},
+        }
     ]
     with pytest.raises(ValueError, match="no diff handler for entity type 'video'"):
         diff_outlines(BASE, new)

@@ -1,4 +1,5 @@
 """Property-based tests of the diff engine and snapshots against an independent applier."""
+
 from __future__ import annotations
 
 from hypothesis import given

@@ -1,4 +1,5 @@
 """Unit tests of snapshots: advancing by applied operations, and the stored JSON form."""
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,13 @@ def test_delete_removes_the_whole_subtree_from_the_snapshot():
 
 
 def test_update_of_an_entity_the_snapshot_lacks_is_ignored():
-    (update,) = diff_outlines(OUTLINE, make_outline(
-        node("topic", "algebra", node("subtopic", "equations", node("unit", "linear", node("assessment", "q1")))),
-        node("topic", "geometry", node("subtopic", "triangles", title="Renamed")),
-    ))
+    (update,) = diff_outlines(
+        OUTLINE,
+        make_outline(
+            node("topic", "algebra", node("subtopic", "equations", node("unit", "linear", node("assessment", "q1")))),
+            node("topic", "geometry", node("subtopic", "triangles", title="Renamed")),
+        ),
+    )
     without = CourseOutline(COURSE_ID, {k: v for k, v in OUTLINE.entities.items() if k != update.entity_id})
     assert advance_snapshot(without, [update]).tree() == without.tree()
 

@@ -1,4 +1,5 @@
 """One sync per course at a time; publishes during a sync collapse into one more pass."""
+
 from __future__ import annotations
 
 import subprocess

@@ -2,6 +2,7 @@
 A worker process killed (SIGKILL) at each point of a sync: after a restart and one more
 sync, the backend equals the outline, and no operation took effect twice.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,11 @@ def run_worker_until_it_dies(point, settings, backend):
     }
     worker = subprocess.run(
         [sys.executable, "-m", "tests.crash_worker", SAMPLE_COURSE_ID, point],
-        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert worker.returncode == -signal.SIGKILL, worker.stderr[-3000:]
 

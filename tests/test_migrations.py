@@ -1,4 +1,5 @@
 """Migrations apply and reverse, and match the models (on SQLite and on MySQL/MariaDB)."""
+
 from io import StringIO
 
 import pytest
@@ -7,8 +8,12 @@ from django.db import connection
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mysql]
 
-TABLES = {"virtu_sync_plugin_coursesyncstate", "virtu_sync_plugin_syncrun", "virtu_sync_plugin_syncoperation",
-          "virtu_sync_plugin_syncscope"}
+TABLES = {
+    "virtu_sync_plugin_coursesyncstate",
+    "virtu_sync_plugin_syncrun",
+    "virtu_sync_plugin_syncoperation",
+    "virtu_sync_plugin_syncscope",
+}
 
 
 def test_migrations_reverse_to_zero_and_apply_again():

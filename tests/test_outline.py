@@ -1,4 +1,5 @@
 """build_outline: the published outline read from the modulestore (stand-in), odd content included."""
+
 from __future__ import annotations
 
 import math
@@ -148,7 +149,10 @@ def test_a_block_referenced_twice_counts_once_where_it_first_appears():
     builder.add_child(other, "problem", "p1")  # the same problem again
     builder.add_child(sequential, "vertical", "unit_a")  # the same unit again
     outline = outline_of(builder)
-    p1, p2 = outline.entities[block("problem", "p1", str(COURSE_KEY))], outline.entities[block("problem", "p2", str(COURSE_KEY))]
+    p1, p2 = (
+        outline.entities[block("problem", "p1", str(COURSE_KEY))],
+        outline.entities[block("problem", "p2", str(COURSE_KEY))],
+    )
     assert (p1.parent_id, p1.position) == (block("vertical", "unit_a", str(COURSE_KEY)), 0)
     assert (p2.parent_id, p2.position) == (block("vertical", "unit_b", str(COURSE_KEY)), 0)
     assert outline.entities[block("vertical", "unit_b", str(COURSE_KEY))].position == 1
@@ -192,7 +196,9 @@ def test_odd_values_are_cleaned_and_reported():
 def test_dates_are_utc_seconds_with_z_and_default_start_is_2030():
     builder = OlxCourseBuilder(COURSE_KEY, display_name="Dates")
     eastern = timezone(timedelta(hours=-5))
-    chapter = builder.add_child(builder.root, "chapter", "ch", start=datetime(2026, 3, 1, 7, 30, 15, 999, tzinfo=eastern))
+    chapter = builder.add_child(
+        builder.root, "chapter", "ch", start=datetime(2026, 3, 1, 7, 30, 15, 999, tzinfo=eastern)
+    )
     builder.add_child(chapter, "sequential", "seq", due=datetime(2026, 4, 1, 23, 59))  # naive: taken as UTC
     builder.add_child(builder.root, "chapter", "unscheduled")
     outline = outline_of(builder)

@@ -2,15 +2,16 @@
 The receivers, connected the way edx-platform connects plugins, fired through the
 stand-in signals and the real openedx-events signals.
 """
+
 from __future__ import annotations
 
 import logging
 
 import pytest
 from django.db import transaction
+from opaque_keys.edx.keys import CourseKey
 from openedx_events.content_authoring.data import CourseData
 from openedx_events.content_authoring.signals import COURSE_IMPORT_COMPLETED, COURSE_RERUN_COMPLETED
-from opaque_keys.edx.keys import CourseKey
 from xmodule.modulestore.django import COURSE_DELETED, COURSE_PUBLISHED, SignalHandler
 from xmodule.modulestore.mixed import MixedModuleStore
 

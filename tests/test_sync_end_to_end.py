@@ -2,6 +2,7 @@
 End to end through real HTTP: Studio publishes (stand-in modulestore, real signal), the
 receiver queues the task, the pipeline syncs to the reference backend on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import json
 import pytest
 from django.db import transaction
 
-from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from demo.export_editor import ExportEditor
+from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from tests.support.openapi import validate_request
 from virtu_sync_plugin import api
 from virtu_sync_plugin.data import SyncStatus
@@ -116,8 +117,12 @@ def test_course_deleted_in_studio_is_one_delete_and_the_snapshot_goes(studio, ba
     with transaction.atomic():
         studio.delete_course(course_key.replace(branch="draft-branch"), user_id=-1)
     assert sent_operations(backend, before) == [
-        {"operation_id": sent_operations(backend, before)[0]["operation_id"], "operation": "delete",
-         "entity_type": "course", "entity_id": SAMPLE_COURSE_ID}
+        {
+            "operation_id": sent_operations(backend, before)[0]["operation_id"],
+            "operation": "delete",
+            "entity_type": "course",
+            "entity_id": SAMPLE_COURSE_ID,
+        }
     ]
     assert backend.tree(SAMPLE_COURSE_ID) == {}
     state = CourseSyncState.objects.get(course_key=SAMPLE_COURSE_ID)

@@ -3,6 +3,7 @@ Failures on the way to the backend: nothing lost, nothing applied twice, nothing
 
 Real pipeline, real database, real reference backend on 127.0.0.1 with its fault mode.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ import uuid
 import pytest
 import requests
 
+from demo.export_editor import ExportEditor
 from reference_backend.faults import Fault
 from reference_backend.server import ReferenceBackend
 from tests.conftest import SAMPLE_COURSE, SAMPLE_COURSE_ID
-from demo.export_editor import ExportEditor
 from virtu_sync_plugin import api
 from virtu_sync_plugin.backend_client import sign
 from virtu_sync_plugin.data import SyncStatus
@@ -147,8 +148,9 @@ def test_a_batch_too_large_is_split_and_resent(published, settings, studio):
 def test_a_parent_missing_on_the_backend_fails_its_child_defers_the_rest_and_heals_next_time(
     published, backend, settings, tmp_path, studio
 ):
-    send_directly(backend, settings, [{"operation": "delete", "entity_type": "topic",
-                                       "entity_id": block("chapter", "geometry")}])
+    send_directly(
+        backend, settings, [{"operation": "delete", "entity_type": "topic", "entity_id": block("chapter", "geometry")}]
+    )
     editor = ExportEditor(SAMPLE_COURSE, tmp_path)
     editor.add_child(
         "chapter",
@@ -173,8 +175,11 @@ def test_a_parent_missing_on_the_backend_fails_its_child_defers_the_rest_and_hea
 
 
 def test_an_update_of_an_entity_the_backend_lost_recreates_it_next_time(published, backend, settings, tmp_path, studio):
-    send_directly(backend, settings, [{"operation": "delete", "entity_type": "subtopic",
-                                       "entity_id": block("sequential", "numbers_intro")}])
+    send_directly(
+        backend,
+        settings,
+        [{"operation": "delete", "entity_type": "subtopic", "entity_id": block("sequential", "numbers_intro")}],
+    )
     editor = ExportEditor(SAMPLE_COURSE, tmp_path)
     editor.rename("sequential", "numbers_intro", "Renamed")
     studio.publish_export(editor.path)

@@ -3,6 +3,7 @@ Random edit-and-publish sequences against a backend that misbehaves (hypothesis 
 once the faults stop and one more sync runs, the backend equals the outline, and no
 operation took effect twice.
 """
+
 from __future__ import annotations
 
 import itertools

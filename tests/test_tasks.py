@@ -1,4 +1,5 @@
 """The Celery tasks, called as a worker calls them (in the same process, one after the other)."""
+
 import pytest
 from waffle.models import Switch
 

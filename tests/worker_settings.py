@@ -3,6 +3,7 @@ Settings of a worker process started by a test (a Celery worker, a crashing sync
 test's settings, pointed at the database, modulestore root, backend and broker of the
 running test (from the environment).
 """
+
 import os
 
 if os.environ.get("VIRTU_TEST_MYSQL_PORT"):

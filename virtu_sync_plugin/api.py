@@ -4,10 +4,11 @@ The public Python API of the Virtu sync plugin (OEP-49).
 Other apps, and this app's own tasks, receivers, admin and commands, use only this
 module and :mod:`virtu_sync_plugin.data`.
 """
+
 from __future__ import annotations
 
-import os
 import logging
+import os
 from collections.abc import Iterator
 
 from django.db import transaction as _transaction

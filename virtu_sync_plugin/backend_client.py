@@ -9,6 +9,7 @@ jitter, bounded in attempts and time, and turns every other outcome into either 
 checked :class:`BatchResponse` or a :class:`BackendError`. The API token and the
 signing secret never appear in an error or a log line.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -301,11 +302,11 @@ def _parse_batch_response(response: requests.Response, batch_id: str, operation_
         if not isinstance(result, dict) or result.get("operation_id") != expected_id:
             raise UnreadableAnswerError("HTTP 200 but the results do not match the operations in order", status=200)
         if result.get("status") not in ("applied", "failed"):
-            raise UnreadableAnswerError(f"HTTP 200 with an unknown result status {result.get('status')!r:.40}", status=200)
-        parsed.append(
-            OperationResult(
-                expected_id, result["status"], _text(result.get("code")), _text(result.get("detail"))
+            raise UnreadableAnswerError(
+                f"HTTP 200 with an unknown result status {result.get('status')!r:.40}", status=200
             )
+        parsed.append(
+            OperationResult(expected_id, result["status"], _text(result.get("code")), _text(result.get("detail")))
         )
     return BatchResponse(batch_id, tuple(parsed))
 

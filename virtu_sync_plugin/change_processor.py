@@ -11,6 +11,7 @@ rest recorded for the next sync (as it does at an answer it cannot read, whose o
 unknown). Every decision goes through a :class:`DeliveryJournal`
 before and after each request, so a crash at any point loses nothing.
 """
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Django system checks: bad ``VIRTU_SYNC_*`` settings fail at start-up, not at the first publish."""
+
 from django.conf import settings
 from django.core.checks import Error, register
 

@@ -11,6 +11,7 @@ request came in meanwhile, so a publish during a sync yields exactly one more pa
 A holder that dies keeps the lease until it expires (sooner when it ran on this host and
 its process is gone).
 """
+
 from __future__ import annotations
 
 import os
@@ -94,9 +95,7 @@ def start_pass(course_key: CourseLocator, owner: str) -> PendingRequest:
     """Note what has been asked so far; the pass about to run covers it."""
     renew(course_key, owner)
     state = CourseSyncState.objects.get(course_key=course_key)
-    CourseSyncState.objects.filter(course_key=course_key, lock_owner=owner).update(
-        handled_requests=state.sync_requests
-    )
+    CourseSyncState.objects.filter(course_key=course_key, lock_owner=owner).update(handled_requests=state.sync_requests)
     return PendingRequest(state.sync_requests, state.requested_trigger, state.force_requested, state.deletion_requested)
 
 
@@ -107,7 +106,9 @@ def finish_pass(course_key: CourseLocator, owner: str, request: PendingRequest) 
     Returns:
         True when released; False when the caller must run one more pass.
     """
-    unchanged = CourseSyncState.objects.filter(course_key=course_key, lock_owner=owner, sync_requests=request.seen_requests)
+    unchanged = CourseSyncState.objects.filter(
+        course_key=course_key, lock_owner=owner, sync_requests=request.seen_requests
+    )
     if request.force:
         unchanged.update(force_requested=False)
     return bool(unchanged.update(lock_owner="", lock_expires_at=None))

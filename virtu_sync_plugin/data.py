@@ -4,6 +4,7 @@ Public data types of the Virtu sync plugin (OEP-49).
 Immutable values that cross the app's boundary. The outline and operation types are
 defined in the pure core and re-exported here.
 """
+
 import enum
 from dataclasses import dataclass
 

@@ -1,4 +1,5 @@
 """Course keys as the plugin accepts them: Studio courses (``course-v1``), plain."""
+
 from __future__ import annotations
 
 from opaque_keys import InvalidKeyError

@@ -3,6 +3,7 @@ Database models: each course's sync state and snapshot, sync runs, and the opera
 
 Written only by the sync pipeline; the admin shows them read-only.
 """
+
 from __future__ import annotations
 
 from config_models.models import ConfigurationModel

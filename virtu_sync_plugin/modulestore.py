@@ -1,6 +1,8 @@
 """
-The one adapter to edx-platform's modulestore: reads a course's published blocks and
-turns them into a :class:`~virtu_sync_plugin.core.outline.CourseOutline`.
+The one adapter to edx-platform's modulestore.
+
+It reads a course's published blocks and turns them into a
+:class:`~virtu_sync_plugin.core.outline.CourseOutline`.
 
 edx-platform is imported lazily, inside :func:`read_published_course`, so the package
 imports without it. Reading has no side effects and is forgiving: odd content (a block
@@ -9,6 +11,7 @@ nesting, a bad value) becomes a :class:`ContentError` on the outline, never an
 exception. The output is strict: every entity has exactly its contract fields, in wire
 form.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +46,9 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def read_published_course(course_key: CourseLocator) -> Any | None:
     """
-    The course block of the course's **published** branch, with its whole tree loaded,
-    or ``None`` when the modulestore has no such course.
+    The course block of the course's **published** branch, or ``None`` for an unknown course.
+
+    The whole tree is loaded.
 
     ``get_course`` ignores ``revision=``, and Studio reads drafts by default, so the
     published branch is selected with ``branch_setting``.
@@ -240,7 +244,9 @@ class _OutlineReader:
 
     def _weight(self, block: Any, block_id: str) -> float | int | None:
         weight = getattr(block, "weight", None)
-        if weight is None or (isinstance(weight, int | float) and not isinstance(weight, bool) and math.isfinite(weight)):
+        if weight is None or (
+            isinstance(weight, int | float) and not isinstance(weight, bool) and math.isfinite(weight)
+        ):
             return weight
         self._error("bad_value", block_id, f"weight {weight!r} is not a finite number; sent as null")
         return None
@@ -263,7 +269,4 @@ def _iso(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
-    )
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"

@@ -942,10 +942,11 @@ class OlxBlock:
     """
     A block read from an :class:`OlxCourse`.
 
-    It has the attributes Studio code reads on real blocks, with the same semantics: ``location``/``usage_key``, ``scope_ids``, ``category``,
-    ``url_name``, ``display_name``, ``display_name_with_default``, ``has_children``,
-    ``children``, ``get_children()``, ``get_parent()``, ``parent``, the settings fields
-    (``start``, ``due``, ``graded``, ``format``, ``visible_to_staff_only``, ``hide_from_toc``,
+    It has the attributes Studio code reads on real blocks, with the same semantics:
+    ``location``/``usage_key``, ``scope_ids``, ``category``, ``url_name``,
+    ``display_name``, ``display_name_with_default``, ``has_children``, ``children``,
+    ``get_children()``, ``get_parent()``, ``parent``, the settings fields (``start``,
+    ``due``, ``graded``, ``format``, ``visible_to_staff_only``, ``hide_from_toc``,
     ``group_access``, the type's own fields such as ``weight``), ``has_score``, ``edited_on``,
     ``subtree_edited_on``, ``published_on`` and ``course_version``.
     """

@@ -7,6 +7,7 @@ snapshot, records the operations before sending them, and advances the snapshot 
 the backend applied, batch by batch, each in one transaction with the operation log.
 Passes of one course never overlap (see :mod:`course_lease`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -109,9 +110,11 @@ def _plan(
     snapshot: CourseOutline, outline: CourseOutline, force: bool, abandoned: Sequence[ChangeOperation] = ()
 ) -> list[ChangeOperation]:
     """
-    The operations of a sync. A forced one upserts everything, and deletes what is gone
-    from what the backend may hold: the snapshot, plus what abandoned operations of
-    unknown outcome may have created or moved there.
+    The operations of a sync.
+
+    A forced one upserts everything, and deletes what is gone from what the backend may
+    hold: the snapshot, plus what abandoned operations of unknown outcome may have created
+    or moved there.
     """
     if not force:
         return diff_outlines(snapshot, outline)

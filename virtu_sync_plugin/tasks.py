@@ -5,6 +5,7 @@ Arguments are strings (JSON serializer). A task that finds another worker syncin
 same course leaves its request pending with that worker, and checks back once the
 worker's lease would have run out, so a request survives a worker that died.
 """
+
 import logging
 
 from celery import shared_task

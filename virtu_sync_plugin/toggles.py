@@ -3,6 +3,7 @@ Feature toggles of the Virtu sync plugin (OEP-17).
 
 Private to the app: other code asks ``api.is_sync_enabled``.
 """
+
 from edx_toggles.toggles import WaffleSwitch
 
 # .. toggle_name: virtu_sync.course_sync

@@ -1,4 +1,5 @@
 """Build outlines from compact nested specs, and apply operations independently of the core."""
+
 from __future__ import annotations
 
 from typing import Any

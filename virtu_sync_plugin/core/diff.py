@@ -12,6 +12,7 @@ are sent only for entities whose index changed; only the top-most entity of a re
 subtree is deleted; operations come as creates (parents first), then updates, then
 deletes. Work is linear in the number of entities.
 """
+
 from __future__ import annotations
 
 import uuid

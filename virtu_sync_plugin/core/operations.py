@@ -1,6 +1,7 @@
 """
 Change operations: the commands a sync sends to the backend, in the contract's wire form.
 """
+
 from __future__ import annotations
 
 import enum

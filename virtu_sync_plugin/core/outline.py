@@ -6,6 +6,7 @@ assessments) keyed by entity id, in edX pre-order. Field values are already in t
 wire form (ISO 8601 strings for dates, JSON scalars otherwise), so an outline can be
 compared, diffed and stored without knowing anything about edX.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

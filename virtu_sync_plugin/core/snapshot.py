@@ -12,6 +12,7 @@ logged operation folded into it, and the operations the backend applied after th
 are replayed on it when it is read (:func:`replay_mark`). Rewriting the whole snapshot
 after every batch would make a first sync quadratic in the size of the course.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,11 @@ def advance_entities(entities: dict[str, Entity], applied: Iterable[ChangeOperat
             pending_deletes = []
         if operation.operation is OperationType.CREATE:
             entities[operation.entity_id] = Entity.from_data(
-                operation.entity_type, operation.entity_id, operation.parent_id, operation.position, operation.data or {}
+                operation.entity_type,
+                operation.entity_id,
+                operation.parent_id,
+                operation.position,
+                operation.data or {},
             )
         else:
             _apply_update(entities, operation)
@@ -120,7 +125,9 @@ def snapshot_to_json(snapshot: CourseOutline) -> str:
     for entity in ordered:
         parent = _stored_parent(entity.parent_id, row_of, prefix)
         row_of[entity.entity_id] = len(rows)
-        rows.append([entity.entity_type.name, _compress_id(entity.entity_id, prefix), parent, entity.position, *entity.values])
+        rows.append(
+            [entity.entity_type.name, _compress_id(entity.entity_id, prefix), parent, entity.position, *entity.values]
+        )
     document = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -258,7 +265,7 @@ def _block_prefix(course_id: str) -> str:
 
 def _compress_id(entity_id: str, prefix: str) -> str:
     if entity_id.startswith(prefix):
-        return entity_id[len(prefix):]
+        return entity_id[len(prefix) :]
     return _FULL_ID_MARK + entity_id
 
 

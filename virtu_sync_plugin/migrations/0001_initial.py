@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,101 +17,279 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CourseSyncState',
+            name="CourseSyncState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', model_utils.fields.AutoCreatedField(default=django.utils.timezone.now, editable=False, verbose_name='created')),
-                ('modified', model_utils.fields.AutoLastModifiedField(default=django.utils.timezone.now, editable=False, verbose_name='modified')),
-                ('course_key', opaque_keys.edx.django.models.CourseKeyField(help_text='The Studio course (course-v1 key).', max_length=255, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_sync', 'In sync'), ('failed', 'Failed'), ('deleted', 'Deleted')], db_index=True, default='pending', max_length=16)),
-                ('snapshot', models.TextField(blank=True, default='', help_text='The outline as the backend acknowledged it (versioned JSON).')),
-                ('entity_count', models.PositiveIntegerField(default=0, help_text='Entities the backend has acknowledged.')),
-                ('sync_requests', models.PositiveBigIntegerField(default=0, help_text='Syncs asked for (publishes, actions).')),
-                ('handled_requests', models.PositiveBigIntegerField(default=0, help_text='Requests covered by a sync that has started; fewer than asked for means pending.')),
-                ('requested_trigger', models.CharField(blank=True, default='', help_text='What asked last.', max_length=16)),
-                ('force_requested', models.BooleanField(default=False, help_text='A full resync was asked for.')),
-                ('deletion_requested', models.BooleanField(default=False, help_text='The course was deleted in Studio.')),
-                ('lock_owner', models.CharField(blank=True, default='', help_text='Worker running a sync now.', max_length=128)),
-                ('lock_expires_at', models.DateTimeField(blank=True, help_text="When the running sync's lease ends.", null=True)),
-                ('last_synced_at', models.DateTimeField(blank=True, help_text='End of the last sync with no failure.', null=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, help_text='End of the last sync attempt.', null=True)),
-                ('failed_operations', models.PositiveIntegerField(default=0, help_text='Operations that failed in the last run.')),
-                ('deferred_operations', models.PositiveIntegerField(default=0, help_text='Operations held back in the last run because an operation they depend on failed.')),
-                ('last_error', models.TextField(blank=True, default='')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created",
+                    model_utils.fields.AutoCreatedField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created"
+                    ),
+                ),
+                (
+                    "modified",
+                    model_utils.fields.AutoLastModifiedField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="modified"
+                    ),
+                ),
+                (
+                    "course_key",
+                    opaque_keys.edx.django.models.CourseKeyField(
+                        help_text="The Studio course (course-v1 key).", max_length=255, unique=True
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_sync", "In sync"),
+                            ("failed", "Failed"),
+                            ("deleted", "Deleted"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "snapshot",
+                    models.TextField(
+                        blank=True, default="", help_text="The outline as the backend acknowledged it (versioned JSON)."
+                    ),
+                ),
+                (
+                    "entity_count",
+                    models.PositiveIntegerField(default=0, help_text="Entities the backend has acknowledged."),
+                ),
+                (
+                    "sync_requests",
+                    models.PositiveBigIntegerField(default=0, help_text="Syncs asked for (publishes, actions)."),
+                ),
+                (
+                    "handled_requests",
+                    models.PositiveBigIntegerField(
+                        default=0,
+                        help_text="Requests covered by a sync that has started; fewer than asked for means pending.",
+                    ),
+                ),
+                (
+                    "requested_trigger",
+                    models.CharField(blank=True, default="", help_text="What asked last.", max_length=16),
+                ),
+                ("force_requested", models.BooleanField(default=False, help_text="A full resync was asked for.")),
+                (
+                    "deletion_requested",
+                    models.BooleanField(default=False, help_text="The course was deleted in Studio."),
+                ),
+                (
+                    "lock_owner",
+                    models.CharField(blank=True, default="", help_text="Worker running a sync now.", max_length=128),
+                ),
+                (
+                    "lock_expires_at",
+                    models.DateTimeField(blank=True, help_text="When the running sync's lease ends.", null=True),
+                ),
+                (
+                    "last_synced_at",
+                    models.DateTimeField(blank=True, help_text="End of the last sync with no failure.", null=True),
+                ),
+                (
+                    "last_attempt_at",
+                    models.DateTimeField(blank=True, help_text="End of the last sync attempt.", null=True),
+                ),
+                (
+                    "failed_operations",
+                    models.PositiveIntegerField(default=0, help_text="Operations that failed in the last run."),
+                ),
+                (
+                    "deferred_operations",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Operations held back in the last run because an operation they depend on failed.",
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, default="")),
             ],
             options={
-                'verbose_name': 'course sync state',
+                "verbose_name": "course sync state",
             },
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', model_utils.fields.AutoCreatedField(default=django.utils.timezone.now, editable=False, verbose_name='created')),
-                ('modified', model_utils.fields.AutoLastModifiedField(default=django.utils.timezone.now, editable=False, verbose_name='modified')),
-                ('course_key', opaque_keys.edx.django.models.CourseKeyField(db_index=True, max_length=255)),
-                ('trigger', models.CharField(choices=[('publish', 'Course published'), ('delete', 'Course deleted'), ('import', 'Course imported'), ('rerun', 'Course rerun'), ('backfill', 'Backfill'), ('admin', 'Admin action'), ('manual', 'Python API')], max_length=16)),
-                ('forced', models.BooleanField(default=False, help_text='Diffed against an empty snapshot (full resync).')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Partly failed'), ('failed', 'Failed')], db_index=True, default='running', max_length=16)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('creates', models.PositiveIntegerField(default=0)),
-                ('updates', models.PositiveIntegerField(default=0)),
-                ('deletes', models.PositiveIntegerField(default=0)),
-                ('applied', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('deferred', models.PositiveIntegerField(default=0)),
-                ('resent_batches', models.PositiveIntegerField(default=0, help_text='Batches of an earlier run, recorded but never acknowledged, sent again first.')),
-                ('content_errors', models.JSONField(blank=True, default=list, help_text='Odd content found in the course.')),
-                ('error', models.TextField(blank=True, default='')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created",
+                    model_utils.fields.AutoCreatedField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created"
+                    ),
+                ),
+                (
+                    "modified",
+                    model_utils.fields.AutoLastModifiedField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="modified"
+                    ),
+                ),
+                ("course_key", opaque_keys.edx.django.models.CourseKeyField(db_index=True, max_length=255)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("publish", "Course published"),
+                            ("delete", "Course deleted"),
+                            ("import", "Course imported"),
+                            ("rerun", "Course rerun"),
+                            ("backfill", "Backfill"),
+                            ("admin", "Admin action"),
+                            ("manual", "Python API"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "forced",
+                    models.BooleanField(default=False, help_text="Diffed against an empty snapshot (full resync)."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Partly failed"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("creates", models.PositiveIntegerField(default=0)),
+                ("updates", models.PositiveIntegerField(default=0)),
+                ("deletes", models.PositiveIntegerField(default=0)),
+                ("applied", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("deferred", models.PositiveIntegerField(default=0)),
+                (
+                    "resent_batches",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Batches of an earlier run, recorded but never acknowledged, sent again first.",
+                    ),
+                ),
+                (
+                    "content_errors",
+                    models.JSONField(blank=True, default=list, help_text="Odd content found in the course."),
+                ),
+                ("error", models.TextField(blank=True, default="")),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='SyncScope',
+            name="SyncScope",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('change_date', models.DateTimeField(auto_now_add=True, verbose_name='Change date')),
-                ('enabled', models.BooleanField(default=False, verbose_name='Enabled')),
-                ('orgs', models.TextField(blank=True, default='', help_text='Orgs whose courses are synced, one per line.')),
-                ('course_keys', models.TextField(blank=True, default='', help_text='Courses synced (besides those of the orgs), one course key per line.')),
-                ('excluded_course_keys', models.TextField(blank=True, default='', help_text='Courses never synced, one course key per line.')),
-                ('changed_by', models.ForeignKey(editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='Changed by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("change_date", models.DateTimeField(auto_now_add=True, verbose_name="Change date")),
+                ("enabled", models.BooleanField(default=False, verbose_name="Enabled")),
+                (
+                    "orgs",
+                    models.TextField(blank=True, default="", help_text="Orgs whose courses are synced, one per line."),
+                ),
+                (
+                    "course_keys",
+                    models.TextField(
+                        blank=True,
+                        default="",
+                        help_text="Courses synced (besides those of the orgs), one course key per line.",
+                    ),
+                ),
+                (
+                    "excluded_course_keys",
+                    models.TextField(
+                        blank=True, default="", help_text="Courses never synced, one course key per line."
+                    ),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="Changed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Virtu sync scope',
-                'ordering': ('-change_date',),
-                'abstract': False,
+                "verbose_name": "Virtu sync scope",
+                "ordering": ("-change_date",),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='SyncOperation',
+            name="SyncOperation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', model_utils.fields.AutoCreatedField(default=django.utils.timezone.now, editable=False, verbose_name='created')),
-                ('modified', model_utils.fields.AutoLastModifiedField(default=django.utils.timezone.now, editable=False, verbose_name='modified')),
-                ('course_key', opaque_keys.edx.django.models.CourseKeyField(db_index=True, max_length=255)),
-                ('batch_id', models.CharField(blank=True, db_index=True, default='', max_length=36)),
-                ('sequence', models.PositiveIntegerField(help_text='Order of the operation within its run.')),
-                ('operation_id', models.CharField(max_length=36, unique=True)),
-                ('operation', models.CharField(db_index=True, max_length=16)),
-                ('entity_type', models.CharField(db_index=True, max_length=32)),
-                ('entity_id', models.CharField(db_index=True, max_length=255)),
-                ('payload', models.JSONField(help_text='The operation exactly as sent on the wire.')),
-                ('status', models.CharField(choices=[('pending', 'Pending (recorded, not acknowledged)'), ('applied', 'Applied'), ('failed', 'Failed'), ('deferred', 'Deferred (an operation it depends on failed)')], db_index=True, default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0, help_text='Requests that carried this operation.')),
-                ('response_status', models.PositiveIntegerField(blank=True, help_text='Last HTTP status.', null=True)),
-                ('result_code', models.CharField(blank=True, default='', help_text="Backend's failure code.", max_length=64)),
-                ('detail', models.TextField(blank=True, default='', help_text="Backend's detail or the error seen.")),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='operations', to='virtu_sync_plugin.syncrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created",
+                    model_utils.fields.AutoCreatedField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created"
+                    ),
+                ),
+                (
+                    "modified",
+                    model_utils.fields.AutoLastModifiedField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="modified"
+                    ),
+                ),
+                ("course_key", opaque_keys.edx.django.models.CourseKeyField(db_index=True, max_length=255)),
+                ("batch_id", models.CharField(blank=True, db_index=True, default="", max_length=36)),
+                ("sequence", models.PositiveIntegerField(help_text="Order of the operation within its run.")),
+                ("operation_id", models.CharField(max_length=36, unique=True)),
+                ("operation", models.CharField(db_index=True, max_length=16)),
+                ("entity_type", models.CharField(db_index=True, max_length=32)),
+                ("entity_id", models.CharField(db_index=True, max_length=255)),
+                ("payload", models.JSONField(help_text="The operation exactly as sent on the wire.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending (recorded, not acknowledged)"),
+                            ("applied", "Applied"),
+                            ("failed", "Failed"),
+                            ("deferred", "Deferred (an operation it depends on failed)"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0, help_text="Requests that carried this operation.")),
+                ("response_status", models.PositiveIntegerField(blank=True, help_text="Last HTTP status.", null=True)),
+                (
+                    "result_code",
+                    models.CharField(blank=True, default="", help_text="Backend's failure code.", max_length=64),
+                ),
+                ("detail", models.TextField(blank=True, default="", help_text="Backend's detail or the error seen.")),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="operations",
+                        to="virtu_sync_plugin.syncrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run_id', 'sequence'],
-                'indexes': [models.Index(fields=['course_key', 'status'], name='virtu_sync__course__6ff2c1_idx')],
+                "ordering": ["run_id", "sequence"],
+                "indexes": [models.Index(fields=["course_key", "status"], name="virtu_sync__course__6ff2c1_idx")],
             },
         ),
     ]

@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('virtu_sync_plugin', '0001_initial'),
+        ("virtu_sync_plugin", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='coursesyncstate',
-            options={'permissions': [('run_sync', 'Can run Virtu syncs from the admin')], 'verbose_name': 'course sync state'},
+            name="coursesyncstate",
+            options={
+                "permissions": [("run_sync", "Can run Virtu syncs from the admin")],
+                "verbose_name": "course sync state",
+            },
         ),
     ]

@@ -6,6 +6,7 @@ They queue a sync after the publish commits, and nothing else.
 The platform sends the modulestore signals with ``send_robust``, which hides a
 receiver's exception, so these receivers never raise and log their own failures.
 """
+
 import logging
 from functools import partial
 
