@@ -74,3 +74,22 @@ class ExportEditor:
         root = tree.getroot()
         root.insert(len(root) if index is None else index, element)
         tree.write(path, encoding="utf-8")
+
+
+def edit_sample_course(editor: ExportEditor) -> None:
+    """
+    An author's round of edits to the sample course.
+
+    Renames a subsection, moves one to another section, reorders two units, deletes a unit
+    and adds a problem (``expr_new``).
+    """
+    editor.rename("sequential", "numbers_intro", "Why Numbers Really Matter")
+    editor.move("sequential", "algebra_expressions", "chapter", "geometry", index=0)
+    editor.reorder("sequential", "numbers_homework", ["hw_ordering", "hw_fractions"])
+    editor.delete("vertical", "eq_reflection")
+    editor.add_child(
+        "vertical",
+        "expr_practice",
+        '<problem url_name="expr_new" display_name="Simplify 3x + 2x" weight="2">'
+        "<numericalresponse answer='5'><formulaequationinput/></numericalresponse></problem>",
+    )

@@ -76,7 +76,7 @@ class Demo:
     def run(self, other_courses: list[Path]) -> int:
         from waffle.models import Switch
 
-        from demo.export_editor import ExportEditor
+        from demo.export_editor import ExportEditor, edit_sample_course
 
         Switch.objects.update_or_create(name=SWITCH, defaults={"active": True})
         print(f"\n1. The operator turns on the {SWITCH} switch (Django admin > Waffle > Switches).")
@@ -85,16 +85,7 @@ class Demo:
         self.publish(SAMPLE_COURSE)
 
         editor = ExportEditor(SAMPLE_COURSE, self.work_dir)
-        editor.rename("sequential", "numbers_intro", "Why Numbers Really Matter")
-        editor.move("sequential", "algebra_expressions", "chapter", "geometry", index=0)
-        editor.reorder("sequential", "numbers_homework", ["hw_ordering", "hw_fractions"])
-        editor.delete("vertical", "eq_reflection")
-        editor.add_child(
-            "vertical",
-            "expr_practice",
-            '<problem url_name="expr_combine" display_name="Combine 3x + 2x" weight="2">'
-            "<numericalresponse answer='5'><formulaequationinput/></numericalresponse></problem>",
-        )
+        edit_sample_course(editor)
         print(
             "\n3. The author renames a subsection, moves one to another section, reorders two units,\n"
             "   deletes a unit and adds a problem, then publishes again: only the changes are sent."

@@ -22,22 +22,6 @@ def counter_ids():
     return lambda: f"op-{next(counter)}"
 
 
-BASE = make_outline(
-    node(
-        "topic",
-        "algebra",
-        node("subtopic", "equations", node("unit", "linear", node("assessment", "q1"), node("assessment", "q2"))),
-        node("subtopic", "inequalities", node("unit", "intervals")),
-    ),
-    node("topic", "geometry", node("subtopic", "triangles", node("unit", "angles", node("assessment", "q3")))),
-)
-
-
-def test_diff_of_an_outline_with_itself_is_empty():
-    assert diff_outlines(BASE, BASE) == []
-    assert diff_outlines(BASE, make_outline(*_base_spec())) == []
-
-
 def _base_spec():
     return (
         node(
@@ -48,6 +32,14 @@ def _base_spec():
         ),
         node("topic", "geometry", node("subtopic", "triangles", node("unit", "angles", node("assessment", "q3")))),
     )
+
+
+BASE = make_outline(*_base_spec())
+
+
+def test_diff_of_an_outline_with_itself_is_empty():
+    assert diff_outlines(BASE, BASE) == []
+    assert diff_outlines(BASE, make_outline(*_base_spec())) == []
 
 
 def test_first_sync_creates_everything_parents_first_with_full_data():

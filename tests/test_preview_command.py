@@ -11,7 +11,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from demo.export_editor import ExportEditor
+from demo.export_editor import ExportEditor, edit_sample_course
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from tests.support.openapi import assert_valid
 from virtu_sync_plugin import api
@@ -49,16 +49,7 @@ def table_rows(output: str) -> dict[tuple[str, str], list[str]]:
 def edited_sample(tmp_path):
     """The sample course as an author changed it in Studio."""
     editor = ExportEditor(SAMPLE_COURSE, tmp_path)
-    editor.rename("sequential", "numbers_intro", "Why Numbers Really Matter")
-    editor.move("sequential", "algebra_expressions", "chapter", "geometry", index=0)
-    editor.reorder("sequential", "numbers_homework", ["hw_ordering", "hw_fractions"])
-    editor.delete("vertical", "eq_reflection")
-    editor.add_child(
-        "vertical",
-        "expr_practice",
-        '<problem url_name="expr_new" display_name="Simplify 3x + 2x" weight="2">'
-        "<numericalresponse answer='5'><formulaequationinput/></numericalresponse></problem>",
-    )
+    edit_sample_course(editor)
     return editor.path
 
 

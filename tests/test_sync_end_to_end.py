@@ -10,7 +10,7 @@ import json
 import pytest
 from django.db import transaction
 
-from demo.export_editor import ExportEditor
+from demo.export_editor import ExportEditor, edit_sample_course
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from tests.support.openapi import validate_request
 from virtu_sync_plugin import api
@@ -55,16 +55,7 @@ def test_publish_syncs_the_sample_course_and_an_edited_republish_sends_only_the_
     assert state.status == CourseSyncState.Status.IN_SYNC and state.entity_count == len(outline)
 
     editor = ExportEditor(SAMPLE_COURSE, tmp_path)
-    editor.rename("sequential", "numbers_intro", "Why Numbers Really Matter")
-    editor.move("sequential", "algebra_expressions", "chapter", "geometry", index=0)
-    editor.reorder("sequential", "numbers_homework", ["hw_ordering", "hw_fractions"])
-    editor.delete("vertical", "eq_reflection")
-    editor.add_child(
-        "vertical",
-        "expr_practice",
-        '<problem url_name="expr_new" display_name="Simplify 3x + 2x" weight="2">'
-        "<numericalresponse answer='5'><formulaequationinput/></numericalresponse></problem>",
-    )
+    edit_sample_course(editor)
     before = len(backend.requests())
     publish(studio, editor.path)
 
