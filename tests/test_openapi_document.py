@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from tests.support import openapi
+from tests.support.contract_samples import SAMPLE_FIELDS
 
 COURSE_ID = "course-v1:VirtuX+MATH101+2026"
 TOPIC_ID = "block-v1:VirtuX+MATH101+2026+type@chapter+block@algebra"
@@ -26,36 +27,7 @@ ENTITY_IDS = {
     "assessment": ASSESSMENT_ID,
 }
 PARENT_IDS = {"course": None, "topic": COURSE_ID, "subtopic": TOPIC_ID, "unit": SUBTOPIC_ID, "assessment": UNIT_ID}
-FIELDS: dict[str, dict[str, Any]] = {
-    "course": {
-        "title": "Mathematics",
-        "org": "VirtuX",
-        "number": "MATH101",
-        "run": "2026",
-        "start": "2026-09-01T00:00:00Z",
-        "end": None,
-        "language": "en",
-        "self_paced": False,
-    },
-    "topic": {
-        "title": "Algebra",
-        "start": "2026-09-01T00:00:00Z",
-        "visible_to_staff_only": False,
-        "hide_from_toc": False,
-    },
-    "subtopic": {
-        "title": "Equations",
-        "start": "2026-09-01T00:00:00Z",
-        "due": "2026-10-01T23:59:59Z",
-        "graded": True,
-        "format": "Homework",
-        "visible_to_staff_only": False,
-        "hide_from_toc": False,
-    },
-    "unit": {"title": "Linear equations", "visible_to_staff_only": False},
-    "assessment": {"title": "Quiz", "block_type": "problem", "weight": 1.5, "graded": True},
-}
-ENTITY_TYPES = list(FIELDS)
+ENTITY_TYPES = list(SAMPLE_FIELDS)
 SCHEMA_NAMES = {
     "course": "Course",
     "topic": "Topic",
@@ -74,7 +46,7 @@ def create(entity_type: str) -> dict[str, Any]:
         "entity_id": ENTITY_IDS[entity_type],
         "parent_id": PARENT_IDS[entity_type],
         "position": position,
-        "data": dict(FIELDS[entity_type]),
+        "data": dict(SAMPLE_FIELDS[entity_type]),
     }
 
 
@@ -151,7 +123,7 @@ def test_a_create_requires_every_field_of_its_entity_type(entity_type: str) -> N
 
     required = schemas[f"{name}Create"]["properties"]["data"]["required"]
 
-    assert sorted(required) == sorted(schemas[f"{name}Fields"]["properties"]) == sorted(FIELDS[entity_type])
+    assert sorted(required) == sorted(schemas[f"{name}Fields"]["properties"]) == sorted(SAMPLE_FIELDS[entity_type])
 
 
 def test_the_contract_example_is_valid() -> None:
@@ -178,7 +150,9 @@ VALID_BATCHES = {
     "an update of one field of each entity type": batch(
         *(update(entity_type, {"title": "Renamed"}) for entity_type in ENTITY_TYPES)
     ),
-    "an update of every field": batch(*(update(entity_type, FIELDS[entity_type]) for entity_type in ENTITY_TYPES)),
+    "an update of every field": batch(
+        *(update(entity_type, SAMPLE_FIELDS[entity_type]) for entity_type in ENTITY_TYPES)
+    ),
     "a move: parent and position, no field": batch(update("unit", {}, parent_id=SUBTOPIC_ID, position=3)),
     "a re-position": batch(update("assessment", {}, position=2)),
     "a move with a changed field": batch(update("subtopic", {"due": None}, parent_id=TOPIC_ID, position=0)),

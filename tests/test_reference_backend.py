@@ -28,6 +28,7 @@ from reference_backend import Fault, ReferenceBackend, ReferenceBackendClient
 from reference_backend.batches import parse_batch
 from reference_backend.entities import BLOCK_KEY, COURSE_KEY, ENTITY_FIELDS, UTC_DATETIME, InvalidBatch
 from tests.support import openapi
+from tests.support.contract_samples import SAMPLE_FIELDS
 
 TOKEN = "test-token"
 SECRET = "signing-secret"
@@ -35,35 +36,6 @@ COURSE_ID = "course-v1:VirtuX+MATH101+2026"
 OTHER_COURSE_ID = "course-v1:VirtuX+PHYS101+2026"
 BATCHES_PATH = "/course-sync/v1/batches"
 USER_AGENT = "virtu-sync-plugin/0.0.0-test"
-FIELDS: dict[str, dict[str, Any]] = {
-    "course": {
-        "title": "Mathematics",
-        "org": "VirtuX",
-        "number": "MATH101",
-        "run": "2026",
-        "start": "2026-09-01T00:00:00Z",
-        "end": None,
-        "language": "en",
-        "self_paced": False,
-    },
-    "topic": {
-        "title": "Algebra",
-        "start": "2026-09-01T00:00:00Z",
-        "visible_to_staff_only": False,
-        "hide_from_toc": False,
-    },
-    "subtopic": {
-        "title": "Equations",
-        "start": "2026-09-01T00:00:00Z",
-        "due": "2026-10-01T23:59:59Z",
-        "graded": True,
-        "format": "Homework",
-        "visible_to_staff_only": False,
-        "hide_from_toc": False,
-    },
-    "unit": {"title": "Linear equations", "visible_to_staff_only": False},
-    "assessment": {"title": "Quiz", "block_type": "problem", "weight": 1.0, "graded": True},
-}
 
 
 def block_id(block_type: str, name: str, course_id: str = COURSE_ID) -> str:
@@ -85,7 +57,7 @@ def create(entity_type: str, entity_id: str, parent_id: str | None, position: in
         "entity_id": entity_id,
         "parent_id": parent_id,
         "position": position,
-        "data": {**FIELDS[entity_type], **fields},
+        "data": {**SAMPLE_FIELDS[entity_type], **fields},
     }
 
 
@@ -244,7 +216,7 @@ def test_create_of_an_existing_entity_overwrites_it_and_keeps_its_subtree(
         "entity_type": "subtopic",
         "parent_id": OTHER_TOPIC,
         "position": 4,
-        "data": {**FIELDS["subtopic"], "title": "Moved", "graded": False},
+        "data": {**SAMPLE_FIELDS["subtopic"], "title": "Moved", "graded": False},
     }
     assert tree[UNIT]["parent_id"] == SUBTOPIC
     assert ASSESSMENT in tree
@@ -312,7 +284,7 @@ def test_update_changes_only_the_given_fields(studio: Studio, backend: Reference
         "entity_type": "subtopic",
         "parent_id": TOPIC,
         "position": 0,
-        "data": {**FIELDS["subtopic"], "title": "Renamed", "due": None},
+        "data": {**SAMPLE_FIELDS["subtopic"], "title": "Renamed", "due": None},
     }
 
 
@@ -335,7 +307,7 @@ def test_a_move_keeps_the_subtree(studio: Studio, backend: ReferenceBackend) -> 
     assert statuses(response) == [("applied", None)]
     tree = backend.tree()
     assert (tree[SUBTOPIC]["parent_id"], tree[SUBTOPIC]["position"]) == (OTHER_TOPIC, 0)
-    assert tree[SUBTOPIC]["data"] == FIELDS["subtopic"]
+    assert tree[SUBTOPIC]["data"] == SAMPLE_FIELDS["subtopic"]
     assert tree[UNIT]["parent_id"] == SUBTOPIC and ASSESSMENT in tree
 
 
@@ -360,7 +332,7 @@ def test_a_reposition_changes_only_the_position(studio: Studio, backend: Referen
         "entity_type": "assessment",
         "parent_id": UNIT,
         "position": 3,
-        "data": FIELDS["assessment"],
+        "data": SAMPLE_FIELDS["assessment"],
     }
 
 
@@ -441,12 +413,12 @@ def test_a_batch_id_reused_for_other_operations_is_refused(studio: Studio, backe
 
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_reused"
-    assert backend.tree()[COURSE_ID]["data"]["title"] == FIELDS["course"]["title"]
+    assert backend.tree()[COURSE_ID]["data"]["title"] == SAMPLE_FIELDS["course"]["title"]
 
 
 def test_a_refused_batch_is_not_remembered(studio: Studio, backend: ReferenceBackend) -> None:
     body = batch(create_course())
-    broken = {**body, "operations": [{**body["operations"][0], "data": {**FIELDS["course"], "colour": "red"}}]}
+    broken = {**body, "operations": [{**body["operations"][0], "data": {**SAMPLE_FIELDS["course"], "colour": "red"}}]}
     assert studio.post_batch(broken, conforming=False).status_code == 422
 
     response = studio.post_batch(body)
@@ -681,7 +653,7 @@ def test_the_state_has_each_entity_with_the_fingerprint_of_its_fields_as_last_ap
     response = studio.get_state(quote(COURSE_ID, safe=""))
 
     assert response.status_code == 200
-    topic_fields = {**FIELDS["topic"], "title": "Álgebra ✓"}
+    topic_fields = {**SAMPLE_FIELDS["topic"], "title": "Álgebra ✓"}
     assert response.json() == {
         "course_id": COURSE_ID,
         "entities": {
@@ -689,7 +661,7 @@ def test_the_state_has_each_entity_with_the_fingerprint_of_its_fields_as_last_ap
                 "entity_type": "course",
                 "parent_id": None,
                 "position": None,
-                "fingerprint": expected_fingerprint(FIELDS["course"]),
+                "fingerprint": expected_fingerprint(SAMPLE_FIELDS["course"]),
             },
             TOPIC: {
                 "entity_type": "topic",
@@ -701,19 +673,19 @@ def test_the_state_has_each_entity_with_the_fingerprint_of_its_fields_as_last_ap
                 "entity_type": "subtopic",
                 "parent_id": TOPIC,
                 "position": 0,
-                "fingerprint": expected_fingerprint(FIELDS["subtopic"]),
+                "fingerprint": expected_fingerprint(SAMPLE_FIELDS["subtopic"]),
             },
             UNIT: {
                 "entity_type": "unit",
                 "parent_id": SUBTOPIC,
                 "position": 2,
-                "fingerprint": expected_fingerprint(FIELDS["unit"]),
+                "fingerprint": expected_fingerprint(SAMPLE_FIELDS["unit"]),
             },
             ASSESSMENT: {
                 "entity_type": "assessment",
                 "parent_id": UNIT,
                 "position": 0,
-                "fingerprint": expected_fingerprint(FIELDS["assessment"]),
+                "fingerprint": expected_fingerprint(SAMPLE_FIELDS["assessment"]),
             },
         },
     }
@@ -728,8 +700,8 @@ def test_the_fingerprint_keeps_the_json_form_of_numbers(studio: Studio) -> None:
 
     entities = studio.get_state(quote(COURSE_ID, safe="")).json()["entities"]
 
-    assert entities[ASSESSMENT]["fingerprint"] == expected_fingerprint({**FIELDS["assessment"], "weight": 2})
-    assert entities[ASSESSMENT]["fingerprint"] != expected_fingerprint({**FIELDS["assessment"], "weight": 2.0})
+    assert entities[ASSESSMENT]["fingerprint"] == expected_fingerprint({**SAMPLE_FIELDS["assessment"], "weight": 2})
+    assert entities[ASSESSMENT]["fingerprint"] != expected_fingerprint({**SAMPLE_FIELDS["assessment"], "weight": 2.0})
 
 
 @pytest.mark.parametrize(
@@ -996,7 +968,7 @@ ALL_FIELD_NAMES = sorted({name for fields in ENTITY_FIELDS.values() for name in 
 
 def well_formed_operations() -> Iterator[dict[str, Any]]:
     """One well-formed operation of each shape: every create, update (fields, re-position, move) and delete."""
-    for entity_type, fields in FIELDS.items():
+    for entity_type, fields in SAMPLE_FIELDS.items():
         entity_id = COURSE_ID if entity_type == "course" else block_id("chapter", "x")
         parent_id = None if entity_type == "course" else COURSE_ID if entity_type == "topic" else TOPIC
         yield create(entity_type, entity_id, parent_id, None if entity_type == "course" else 0)
@@ -1016,7 +988,7 @@ def with_one_change(operation: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield {**operation, key: value}
     if not operation.get("data"):
         return
-    data, own_fields = operation["data"], FIELDS[operation["entity_type"]]
+    data, own_fields = operation["data"], SAMPLE_FIELDS[operation["entity_type"]]
     for field_name in ALL_FIELD_NAMES:
         if field_name in data:
             yield {**operation, "data": {name: value for name, value in data.items() if name != field_name}}

@@ -1,0 +1,33 @@
+"""Valid sample values of every entity type's contract fields."""
+
+from typing import Any
+
+SAMPLE_FIELDS: dict[str, dict[str, Any]] = {
+    "course": {
+        "title": "Mathematics",
+        "org": "VirtuX",
+        "number": "MATH101",
+        "run": "2026",
+        "start": "2026-09-01T00:00:00Z",
+        "end": None,
+        "language": "en",
+        "self_paced": False,
+    },
+    "topic": {
+        "title": "Algebra",
+        "start": "2026-09-01T00:00:00Z",
+        "visible_to_staff_only": False,
+        "hide_from_toc": False,
+    },
+    "subtopic": {
+        "title": "Equations",
+        "start": "2026-09-01T00:00:00Z",
+        "due": "2026-10-01T23:59:59Z",
+        "graded": True,
+        "format": "Homework",
+        "visible_to_staff_only": False,
+        "hide_from_toc": False,
+    },
+    "unit": {"title": "Linear equations", "visible_to_staff_only": False},
+    "assessment": {"title": "Quiz", "block_type": "problem", "weight": 1.5, "graded": True},
+}
