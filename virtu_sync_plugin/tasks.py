@@ -29,6 +29,7 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
     if key is None or (follow_up and not api.has_pending_sync(key)):
         return
     trigger = _known_trigger(trigger, key)
+    force = force is True  # only a real true forces a full resync (not "false" from a hand-made message)
     result = api.sync_course(key, trigger=trigger, force=force)
     if result.status is SyncStatus.QUEUED:
         _check_back(self, course_key_string, trigger, force)
