@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.contract_samples import SAMPLE_FIELDS
 from virtu_sync_plugin.core.operations import ChangeOperation
 from virtu_sync_plugin.core.outline import COURSE, ENTITY_TYPES, CourseOutline, Entity
 
 COURSE_ID = "course-v1:VirtuX+MATH101+2026"
 BLOCK_TYPE_OF = {"topic": "chapter", "subtopic": "sequential", "unit": "vertical", "assessment": "problem"}
 DEFAULT_FIELDS: dict[str, dict[str, Any]] = {
-    "course": {
-        "title": "Mathematics",
-        "org": "VirtuX",
-        "number": "MATH101",
-        "run": "2026",
-        "start": "2026-09-01T00:00:00Z",
-        "end": None,
-        "language": "en",
-        "self_paced": False,
-    },
+    "course": SAMPLE_FIELDS["course"],
     "topic": {"title": "", "start": "2026-09-01T00:00:00Z", "visible_to_staff_only": False, "hide_from_toc": False},
     "subtopic": {
         "title": "",
