@@ -434,6 +434,18 @@ def unsafe_members(data: bytes) -> list[str]:
 )
 @example(entries=[("course.xml", "file", COURSE_XML, ""), ("course/R.xml", "hardlink", b"", "course.xml")], damage=None)
 @example(entries=[("course.xml", "file", COURSE_XML, ""), ("dev.xml", "fifo", b"", "")], damage=None)
+@example(  # a damaged header whose member name does not decode
+    entries=[
+        (
+            "course.xml",
+            "file",
+            b"\x00\x00\x00\x00\x01\x00\x00\x02\x00\x01" + b"\x00" * 30 + b"\x01\x06\x0e",
+            "course.xml",
+        ),
+        ("\x00\x04\udc80", "dir", COURSE_XML, "course.xml"),
+    ],
+    damage=(0.75, b"\x01"),
+)
 def test_tarballs_are_read_in_memory_and_refused_when_a_member_leaves_the_export_or_is_no_plain_file(
     tmp_path, entries, damage
 ):

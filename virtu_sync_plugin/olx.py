@@ -581,7 +581,8 @@ def _tarball_files(path: Path) -> _ExportFiles:
     try:
         with tarfile.open(path, "r:gz") as tarball:
             members = _tarball_members(path, tarball)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+    # UnicodeDecodeError: a damaged header that tarfile decodes as a (PAX) member name.
+    except (tarfile.TarError, EOFError, OSError, zlib.error, UnicodeDecodeError) as error:
         raise OlxError(path, f"not a readable .tar.gz: {error}") from error
     if "course.xml" not in members:
         tops = {name.split("/", 1)[0] for name in members}
