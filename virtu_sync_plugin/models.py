@@ -111,6 +111,18 @@ class CourseSyncState(TimeStampedModel):
         default=0, help_text="Operations held back in the last run because an operation they depend on failed."
     )
     last_error = models.TextField(blank=True, default="")
+    out_of_sync_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the backend first fell behind this course; empty when in sync.",
+    )
+    next_retry_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When the scheduled automatic retry runs; empty when none."
+    )
+    retry_attempts = models.PositiveIntegerField(
+        default=0, help_text="Automatic retries since the course fell out of sync."
+    )
 
     class Meta:
         verbose_name = "course sync state"
