@@ -26,6 +26,8 @@ from virtu_sync_plugin.export_diff import UnreadableExportError, _export_folder
 @example(entries=[("course.xml", "file", COURSE_XML, ""), ("course/R.xml", "hardlink", b"", "course.xml")], damage=None)
 @example(entries=[("course.xml", "file", COURSE_XML, ""), ("dev.xml", "fifo", b"", "")], damage=None)
 @example(entries=[("top/course.xml", "file", COURSE_XML, ""), ("top/chapter/c1.xml", "file", b"<x/>", "")], damage=None)
+# Found: a member name with a NUL byte (ValueError from open()).
+@example(entries=[("\x00\udc80", "file", COURSE_XML, "")], damage=None)
 def test_a_tarball_unpacks_inside_a_scratch_folder_or_is_refused(tmp_path, entries, damage):
     try:
         data = make_tarball(entries)

@@ -94,6 +94,8 @@ def _unpack(tarball: Path, scratch: Path) -> Path:
                 name = member.name.removeprefix("./")
                 if name.startswith("/") or ".." in name.split("/"):
                     raise UnreadableExportError(f"{tarball}: member {member.name!r} points outside the export")
+                if "\x00" in name:
+                    raise UnreadableExportError(f"{tarball}: member {member.name!r} is not a file name")
                 if member.isdir():
                     continue
                 if not member.isfile():
