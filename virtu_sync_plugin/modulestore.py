@@ -70,20 +70,22 @@ def read_course_export(data_dir: str | os.PathLike, course_dir: str) -> Any:
 
     edx-platform's own reader, ``XMLModuleStore``, with the arguments of
     ``xml_importer.ImportManager`` in Studio's import task: the published content only (an
-    import sends ``drafts/`` to the draft branch), the settings' XBlock mixins, and no
-    error blocks (a block that does not parse is left out of its parent, as after an import).
-    Keys are old-style (``org/course/run``). Raises whatever loading the course raises.
+    import sends ``drafts/`` to the draft branch), the XBlock mixins and selection of Studio's
+    modulestore, and no error blocks (a block that does not parse is left out of its parent,
+    as after an import). Keys are old-style (``org/course/run``). Raises whatever loading the
+    course raises.
     """
-    from django.conf import settings  # pylint: disable=import-outside-toplevel
+    from xmodule.modulestore.django import modulestore  # pylint: disable=import-outside-toplevel
     from xmodule.modulestore.xml import XMLModuleStore  # pylint: disable=import-outside-toplevel
 
+    studio_store = modulestore()
     store = XMLModuleStore(
         data_dir,
         default_class=_IMPORT_DEFAULT_CLASS,
         source_dirs=[course_dir],
         load_error_blocks=False,
-        xblock_mixins=getattr(settings, "XBLOCK_MIXINS", ()),
-        xblock_select=getattr(settings, "XBLOCK_SELECT_FUNCTION", None),
+        xblock_mixins=studio_store.xblock_mixins,
+        xblock_select=studio_store.xblock_select,
     )
     (course_block,) = store.get_courses()
     return course_block

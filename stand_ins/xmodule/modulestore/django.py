@@ -129,6 +129,7 @@ def modulestore():
         _MIXED_MODULESTORE = MixedModuleStore(
             signal_handler=SignalHandler(MixedModuleStore),
             branch_setting_func=_get_modulestore_branch_setting,
+            xblock_mixins=getattr(settings, "XBLOCK_MIXINS", ()),
             **options,
         )
     return _MIXED_MODULESTORE

@@ -37,9 +37,14 @@ class MixedModuleStore(OlxModuleStore):
     ``MixedModuleStore`` (``mappings``, ``stores``, ...) are accepted and ignored.
     """
 
-    def __init__(self, olx_root, signal_handler=None, branch_setting_func=None, **kwargs):
+    def __init__(
+        self, olx_root, signal_handler=None, branch_setting_func=None, xblock_mixins=(), xblock_select=None, **kwargs
+    ):
         super().__init__(export_root=olx_root, branch_setting_func=branch_setting_func)
         self.signal_handler = signal_handler
+        # ModuleStoreReadBase's: what an import's XMLModuleStore is given (xml_importer.ImportManager).
+        self.xblock_mixins = xblock_mixins
+        self.xblock_select = xblock_select
 
     def publish_export(self, export_path, *, course_key=None):
         """
