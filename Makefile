@@ -2,7 +2,12 @@
 .PHONY: help requirements test test-mysql coverage quality lint imports annotations pii_check check-migrations audit \
 	docs validate demo bench upgrade clean
 
-VENV := .venv
+# The Open edX release to test with (README, "Open edX releases"): Python 3.12 and Django 5.2
+# (Verawood, Willow) in .venv by default; `make test PYTHON_VERSION=3.11` (Ulmo) and
+# `make test PYTHON_VERSION=3.11 DJANGO_VERSION=4.2` (Teak) each have their own virtualenv.
+PYTHON_VERSION ?= 3.12
+DJANGO_VERSION ?= 5.2
+VENV := $(if $(filter 3.12-5.2,$(PYTHON_VERSION)-$(DJANGO_VERSION)),.venv,.venv-py$(PYTHON_VERSION)-django$(DJANGO_VERSION))
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 # Touched after each install, so the venv is refreshed only when these files change.
@@ -10,10 +15,10 @@ REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 QUALITY_STAMP := $(VENV)/.quality-installed
 DOCS_STAMP := $(VENV)/.docs-installed
 
-# Python 3.12 for the venv: python3.12 on PATH (a pyenv shim counts only if it runs),
-# else the newest 3.12.x installed by pyenv. Override with `make PYTHON312=/path/to/python3.12`.
-PYTHON312 ?= $(shell python3.12 -c "import sys; print(sys.executable)" 2>/dev/null \
-	|| ls -d "$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}")"/versions/3.12.*/bin/python3.12 2>/dev/null \
+# The venv's Python: python$(PYTHON_VERSION) on PATH (a pyenv shim counts only if it runs),
+# else the newest $(PYTHON_VERSION).x installed by pyenv. Override with `make BASE_PYTHON=/path/to/python3.12`.
+BASE_PYTHON ?= $(shell python$(PYTHON_VERSION) -c "import sys; print(sys.executable)" 2>/dev/null \
+	|| ls -d "$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}")"/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null \
 	| sort -V | tail -n 1)
 
 help: ## display this help message
@@ -21,17 +26,22 @@ help: ## display this help message
 	@awk -F ':.*?## ' '/^[a-zA-Z_-]+:.*?## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(PYTHON):
-	@if [ -z "$(PYTHON312)" ]; then \
-		echo "Python 3.12 not found: put python3.12 on PATH, install it with 'pyenv install 3.12'," >&2; \
-		echo "or name it: make PYTHON312=/path/to/python3.12 $(MAKECMDGOALS)" >&2; \
+	@if [ -z "$(BASE_PYTHON)" ]; then \
+		echo "Python $(PYTHON_VERSION) not found: put python$(PYTHON_VERSION) on PATH, install it with 'pyenv install $(PYTHON_VERSION)'," >&2; \
+		echo "or name it: make BASE_PYTHON=/path/to/python$(PYTHON_VERSION) $(MAKECMDGOALS)" >&2; \
 		exit 1; \
 	fi
-	"$(PYTHON312)" -m venv $(VENV)
+	"$(BASE_PYTHON)" -m venv $(VENV)
 
 # requirements/tutor.txt: Tutor, for tests/test_tutor_plugin.py (about 200 MB, 15 s; compiled against test.txt).
-$(REQUIREMENTS_STAMP): requirements/pip.txt requirements/test.txt requirements/tutor.txt setup.py | $(PYTHON)
+# Python 3.11 installs requirements/py311.txt in their place (the same requirements, compiled
+# with Python 3.11), and Django 4.2 requirements/django42.txt (the same again, with Django 4.2).
+TEST_REQUIREMENTS := $(if $(filter 4.2,$(DJANGO_VERSION)),requirements/django42.txt,$(if \
+	$(filter 3.11,$(PYTHON_VERSION)),requirements/py311.txt,requirements/test.txt requirements/tutor.txt))
+$(REQUIREMENTS_STAMP): requirements/pip.txt $(TEST_REQUIREMENTS) setup.py | $(PYTHON)
 	$(PIP) install --quiet -r requirements/pip.txt
-	$(PIP) install --quiet -r requirements/test.txt -r requirements/tutor.txt -e .
+	$(PIP) install --quiet $(addprefix -r ,$(TEST_REQUIREMENTS)) -e .
+	$(PIP) check
 	touch $@
 
 $(QUALITY_STAMP): requirements/quality.txt $(REQUIREMENTS_STAMP)
@@ -42,7 +52,7 @@ $(DOCS_STAMP): requirements/doc.txt $(QUALITY_STAMP)
 	$(PIP) install --quiet -r requirements/doc.txt
 	touch $@
 
-requirements: $(REQUIREMENTS_STAMP) ## create .venv (Python 3.12) and install the test requirements and this package
+requirements: $(REQUIREMENTS_STAMP) ## create .venv (Python 3.12; see PYTHON_VERSION) and install the test requirements and this package
 
 test: requirements ## run the whole test suite
 	$(VENV)/bin/pytest
@@ -80,7 +90,7 @@ check-migrations: requirements ## fail if the models have changes that no migrat
 # PIP_AUDIT_IGNORE, each with its reason on a comment line above it. None so far.
 AUDIT_UNREACHABLE ?= fail
 PIP_AUDIT_IGNORE :=
-AUDITED_REQUIREMENTS := pip pip-tools base test tutor quality doc dev mysql
+AUDITED_REQUIREMENTS := pip pip-tools base test tutor django42 py311 quality doc dev mysql
 audit: $(QUALITY_STAMP) ## pip-audit: no known vulnerability in the pinned requirements/*.txt
 	@if $(PYTHON) -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=20)" 2>/dev/null; then \
 		$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off $(PIP_AUDIT_IGNORE) \
@@ -114,17 +124,20 @@ demo: requirements ## sync the sample course to a local reference backend, end t
 bench: requirements ## measure speed and memory (docs/performance.rst); writes benchmarks/results/latest.json (~8 min)
 	$(PYTHON) -m benchmarks.run
 
-# Compiled in this order because each file may include one compiled before it (test.in: -r base.txt).
+# Compiled in this order because each file may include one compiled before it (tutor.in: -c test.txt),
+# with Python 3.12; then py311.txt and django42.txt with Python 3.11, in its own virtualenv.
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
+upgrade: REQUIREMENTS_TO_COMPILE = $(if $(filter 3.11,$(PYTHON_VERSION)),py311 django42,pip pip-tools base test tutor quality doc dev mysql)
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
-	for name in pip pip-tools base test tutor quality doc dev mysql; do \
+	for name in $(REQUIREMENTS_TO_COMPILE); do \
 		$(VENV)/bin/pip-compile --quiet --upgrade --rebuild --allow-unsafe --strip-extras \
 			--no-emit-index-url --no-emit-find-links \
 			-o requirements/$$name.txt requirements/$$name.in || exit 1; \
 	done
+	$(if $(filter 3.11,$(PYTHON_VERSION)),,$(MAKE) upgrade PYTHON_VERSION=3.11)
 
 clean: ## remove the virtualenv, build artifacts and caches
-	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov
+	rm -rf .venv .venv-py* .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov
 	rm -rf docs/_build tutor-contrib-virtu-sync/build tutor-contrib-virtu-sync/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -82,7 +82,7 @@ setup(
     packages=find_namespace_packages(include=["virtu_sync_plugin", "virtu_sync_plugin.*"]),
     include_package_data=True,
     install_requires=load_requirements("requirements/base.in"),
-    python_requires=">=3.12",
+    python_requires=">=3.11",
     zip_safe=False,
     keywords="Python edx openedx plugin django course sync",
     classifiers=[
@@ -93,6 +93,7 @@ setup(
         "Intended Audience :: Developers",
         "Natural Language :: English",
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.12",
     ],
     entry_points={

@@ -4,7 +4,7 @@ that install in a fresh virtualenv with their data files, migrations and entry p
 
 Marked ``packaging`` (select with ``-m packaging``, leave out with ``-m "not packaging"``).
 Takes about half a minute: each install is a new virtualenv whose dependencies come from
-PyPI (or pip's cache), pinned by requirements/base.txt.
+PyPI (or pip's cache), pinned by requirements/base.txt (py311.txt, django42.txt on Python 3.11).
 """
 
 import re
@@ -16,6 +16,7 @@ import zipfile
 from email.parser import Parser
 from pathlib import Path
 
+import django
 import pytest
 
 from virtu_sync_plugin import __version__
@@ -26,6 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "virtu_sync_plugin"
 WHEEL = f"virtu_sync_plugin-{__version__}-py3-none-any.whl"
 SDIST = f"virtu_sync_plugin-{__version__}.tar.gz"
+# The versions CI tests with on this Python and Django (requirements/py311.in, django42.in).
+CONSTRAINTS = (
+    REPO
+    / "requirements"
+    / ("base.txt" if sys.version_info >= (3, 12) else "django42.txt" if django.VERSION < (5,) else "py311.txt")
+)
 REQUIRED_FILES = (
     "virtu_sync_plugin/migrations/0001_initial.py",
     "virtu_sync_plugin/templates/virtu_sync_plugin/admin/dry_run.html",
@@ -120,7 +127,7 @@ def fresh_venv_with(tmp_path: Path, distribution: Path) -> Path:
     run(sys.executable, "-m", "venv", str(venv))
     python = venv / "bin" / "python"
     # The distribution's own dependencies, resolved by pip, at the versions CI tests with.
-    run(str(python), "-m", "pip", "install", "--quiet", str(distribution), "-c", str(REPO / "requirements/base.txt"))
+    run(str(python), "-m", "pip", "install", "--quiet", str(distribution), "-c", str(CONSTRAINTS))
     return python
 
 

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from virtu_sync_plugin import __version__
+from virtu_sync_plugin import __version__, api, tasks
 from virtu_sync_plugin.conf import DEFAULTS, settings_problems
 
 pytest.importorskip("tutor", reason="tutor is not installed: pip install -r requirements/tutor.txt")
@@ -146,6 +146,9 @@ def test_the_lms_sends_its_syncs_to_the_studio_workers(configured):
         "virtu_sync_plugin.tasks.sync_course": "cms",
         "virtu_sync_plugin.tasks.delete_course": "cms",
     }
+    # The names the tasks are registered under, and the api queues them by.
+    assert {tasks.sync_course.name, tasks.delete_course.name} == set(namespace["ALTERNATE_ENV_TASKS"])
+    assert {api.SYNC_COURSE_TASK, api.DELETE_COURSE_TASK} == set(namespace["ALTERNATE_ENV_TASKS"])
 
 
 def test_the_openedx_image_installs_this_version_of_the_package(configured):
