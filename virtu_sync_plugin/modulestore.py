@@ -147,7 +147,7 @@ class _OutlineReader:
             for subtopic_id, sequential in self._placed_children(chapter, topic_id, SUBTOPIC_BLOCK_TYPE):
                 for unit_id, vertical in self._placed_children(sequential, subtopic_id, UNIT_BLOCK_TYPE):
                     self._read_assessments(vertical, unit_id)
-        published = getattr(course, "subtree_edited_on", None)
+        published = _subtree_edited_on(course)
         published_at = _iso(published) if isinstance(published, datetime) else _iso(read_at or datetime.now(UTC))
         return CourseOutline(course_id, self.entities, tuple(self.errors), published_at)
 
@@ -283,6 +283,16 @@ class _OutlineReader:
 
     def _error(self, code: str, block_id: str, message: str) -> None:
         self.errors.append(ContentError(code, block_id, message))
+
+
+def _subtree_edited_on(course: Any) -> Any:
+    """``course.subtree_edited_on``, or None when split raises ``ItemNotFoundError`` (a dangling child)."""
+    from xmodule.modulestore.exceptions import ItemNotFoundError  # pylint: disable=import-outside-toplevel
+
+    try:
+        return getattr(course, "subtree_edited_on", None)
+    except ItemNotFoundError:
+        return None
 
 
 def _block_type(block: Any) -> str:
