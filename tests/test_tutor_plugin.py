@@ -145,6 +145,7 @@ def test_the_lms_sends_its_syncs_to_the_studio_workers(configured):
     assert namespace["ALTERNATE_ENV_TASKS"] == {
         "virtu_sync_plugin.tasks.sync_course": "cms",
         "virtu_sync_plugin.tasks.delete_course": "cms",
+        "virtu_sync_plugin.tasks.retry_course_sync": "cms",
     }
 
 

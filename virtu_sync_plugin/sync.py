@@ -21,11 +21,12 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
-from . import course_lease
+from . import course_lease, retries
 from .backend_client import BackendClient, BackendError, PermanentBackendError, UnreadableAnswerError
 from .change_processor import APPLIED, DEFERRED, FAILED, BatchEnvelope, ChangeProcessor, Outcome
 from .conf import get_sync_settings
@@ -46,6 +47,7 @@ from .core.snapshot import (
 from .data import SyncResult, SyncStatus
 from .models import CourseSyncState, SyncOperation, SyncRun
 from .modulestore import outline_from_course_block, read_published_course
+from .monitoring import report_pass
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +69,26 @@ def run_requested(course_key: CourseLocator) -> SyncResult:
     Run passes while requests are pending, holding the course's lease.
 
     Returns the last pass's result, or ``QUEUED`` when another worker holds the lease (it
-    will run once more for the pending request).
+    will run once more for the pending request). The lease is renewed in the background
+    while the passes run. A course that the last pass leaves out of sync gets its automatic
+    retry scheduled (see :mod:`retries`).
     """
     owner = course_lease.new_owner()
     if not course_lease.acquire(course_key, owner):
         return SyncResult(str(course_key), SyncStatus.QUEUED)
     try:
-        while True:
-            request = course_lease.start_pass(course_key, owner)
-            result = _Pass(course_key, owner, request).run()
-            if course_lease.finish_pass(course_key, owner, request):
-                return result
+        with course_lease.LeaseKeeper(course_key, owner):
+            while True:
+                request = course_lease.start_pass(course_key, owner)
+                result = _Pass(course_key, owner, request).run()
+                if course_lease.finish_pass(course_key, owner, request):
+                    break
     except BaseException:
         course_lease.release(course_key, owner)
         raise
+    if result.status is not SyncStatus.COURSE_NOT_FOUND:  # only a publish brings the course back
+        retries.schedule_retry(course_key)
+    return result
 
 
 def preview_course_sync(course_key: CourseLocator, *, force: bool = False) -> SyncResult:
@@ -183,6 +191,8 @@ class _Pass:
         self.outcomes: list[Outcome] = []
         self.planned: list[ChangeOperation] = []
         self.resent_batches = 0
+        #: Operations carried by the requests of this pass (resent ones included).
+        self.sent = 0
         #: Operations of earlier runs a full resync gave up on (their outcome unknown).
         self.abandoned: list[ChangeOperation] = []
 
@@ -340,13 +350,16 @@ class _Pass:
             "last_error": error,
         }
         state_changes["status"] = CourseSyncState.Status.IN_SYNC if in_sync else CourseSyncState.Status.FAILED
-        if in_sync:
-            state_changes["last_synced_at"] = now
+        if in_sync:  # a scheduled retry finds its time gone and does nothing
+            state_changes.update(last_synced_at=now, out_of_sync_since=None, next_retry_at=None, retry_attempts=0)
+        else:
+            state_changes["out_of_sync_since"] = Coalesce(F("out_of_sync_since"), Value(now))
         with transaction.atomic():  # one commit for the run and the course's state
             record.save()
             CourseSyncState.objects.filter(course_key=self.course_key).update(**state_changes)
         if error:
             log.warning("Virtu sync of %s: %s: %s", self.course_id, status.value, error)
+        report_pass(record, status, sent=self.sent)
         return SyncResult(
             self.course_id,
             status,
@@ -410,9 +423,9 @@ class _DatabaseJournal:
             self._store_settled(final=False)
             course_lease.renew(self.sync_pass.course_key, self.sync_pass.owner)
             _record_outcomes(deferred)
-            SyncOperation.objects.filter(batch_id=batch_id, status=SyncOperation.Status.PENDING).update(
-                attempts=F("attempts") + 1
-            )
+            self.sync_pass.sent += SyncOperation.objects.filter(
+                batch_id=batch_id, status=SyncOperation.Status.PENDING
+            ).update(attempts=F("attempts") + 1)
 
     def settled(self, batch_id: str, outcomes: Sequence[Outcome]) -> None:
         sync_pass = self.sync_pass
