@@ -77,7 +77,13 @@ def _answers_ping(port: int) -> bool:
 
 
 @pytest.fixture
-def celery_worker(redis_url, studio, backend, settings, tmp_path):
+def worker_retry_delays():
+    """The workers' VIRTU_SYNC_RETRY_DELAYS ("first,longest" seconds; empty: the default)."""
+    return ""
+
+
+@pytest.fixture
+def celery_worker(redis_url, studio, backend, settings, tmp_path, worker_retry_delays):
     """Two worker processes (prefork) on the test's database, modulestore root and backend."""
     assert _redis_command(redis_url, b"FLUSHALL").startswith(b"+OK")  # no task left by an earlier test
     environment = {
@@ -88,6 +94,7 @@ def celery_worker(redis_url, studio, backend, settings, tmp_path):
         "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
         "VIRTU_TEST_BACKEND_URL": backend.url,
         "VIRTU_TEST_BROKER_URL": redis_url,
+        "VIRTU_TEST_RETRY_DELAYS": worker_retry_delays,
     }
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
@@ -212,3 +219,41 @@ def test_a_backend_that_never_answers_does_not_slow_the_publish(celery_worker, s
         f"worst {worst * 1000:.2f} ms"
     )
     assert worst < 1.0, "the publish waited for the backend"
+
+
+@pytest.mark.parametrize("worker_retry_delays", ["1,2"])  # the backoff shortened: seconds, not minutes
+def test_a_backend_down_for_longer_than_a_pass_heals_through_the_workers_with_no_publish(
+    celery_worker, studio, backend, sync_switch_on
+):
+    from opaque_keys.edx.locator import CourseLocator
+
+    from reference_backend.faults import Fault
+    from virtu_sync_plugin.models import CourseSyncState
+
+    course_keys = [CourseLocator("VirtuX", f"HEAL{number}", "2026") for number in range(3)]
+    backend.set_faults(Fault.fail(503, count=1_000_000))
+    for course_key in course_keys:
+        with transaction.atomic():
+            studio.publish_export(SAMPLE_COURSE, course_key=course_key)
+
+    def retried_and_failed_again():  # each course: its publish's pass and an automatic retry failed
+        return all(
+            SyncRun.objects.filter(course_key=key, trigger="retry", status=SyncRun.Status.FAILED).exists()
+            for key in course_keys
+        )
+
+    wait_for(retried_and_failed_again, 120, "a failed retry of every course")
+    backend.set_faults()  # the backend is back; nobody publishes, nobody presses anything
+
+    def all_healed():
+        return all(backend.tree(str(key)) == api.build_outline(key).tree() for key in course_keys) and not (
+            CourseSyncState.objects.exclude(status=CourseSyncState.Status.IN_SYNC).exists()
+        )
+
+    wait_for(all_healed, 120, "every course to heal")
+    for state in CourseSyncState.objects.all():
+        assert (state.out_of_sync_since, state.next_retry_at, state.retry_attempts) == (None, None, 0)
+        last = SyncRun.objects.filter(course_key=state.course_key).order_by("-started_at").first()
+        assert (last.trigger, last.status) == ("retry", SyncRun.Status.SUCCEEDED)
+    assert SyncRun.objects.filter(trigger="publish").count() == 3, "no other publish"
+    assert max(backend.effects().values()) == 1
