@@ -73,7 +73,7 @@ def test_a_backend_down_for_longer_than_a_pass_heals_every_course_with_no_publis
     first_retries = broker.take()
     assert sorted(task.args[0] for task in first_retries) == sorted(map(str, COURSES))
     assert {task.name for task in first_retries} == {RETRY}
-    for course_key, state in states().items():
+    for state in states().values():
         assert state.status == CourseSyncState.Status.FAILED
         assert state.out_of_sync_since is not None and state.retry_attempts == 1
         delay = (state.next_retry_at - state.last_attempt_at).total_seconds()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-
 from datetime import timedelta as _timedelta
 
 from django.db import transaction as _transaction
@@ -21,9 +20,9 @@ from opaque_keys.edx.keys import CourseKey
 
 from . import verify as _verify
 from .backend_client import BackendError, StateEndpointUnavailableError
-from .core.diff import diff_outlines as _diff_outlines
 from .conf import get_sync_settings as _get_sync_settings
 from .conf import lease_seconds as _lease_seconds
+from .core.diff import diff_outlines as _diff_outlines
 from .course_lease import has_pending_request as _has_pending_request
 from .data import ChangeOperation, CourseDrift, CourseOutline, OutOfSyncCourse, SyncResult
 from .export_diff import UnreadableExportError

@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULTS", "MAX_BATCH_SIZE", "MAX_RETRY_DELAY", "SyncSettings", "get_sync_settings", "lease_seconds", "settings_problems"]
+__all__ = [
+    "DEFAULTS",
+    "MAX_BATCH_SIZE",
+    "MAX_RETRY_DELAY",
+    "SyncSettings",
+    "get_sync_settings",
+    "lease_seconds",
+    "settings_problems",
+]
 
 # The contract caps a batch at this many operations.
 MAX_BATCH_SIZE = 1000

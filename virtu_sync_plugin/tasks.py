@@ -19,6 +19,7 @@ from virtu_sync_plugin.data import SyncStatus
 
 log = logging.getLogger(__name__)
 
+
 @shared_task(bind=True, ignore_result=True)
 @set_code_owner_attribute
 def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=False, follow_up=False):

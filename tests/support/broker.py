@@ -51,7 +51,9 @@ class QueuedTasks:
                 args, kwargs, _ = message.payload
                 eta = message.headers.get("eta")
                 tasks.append(
-                    QueuedTask(message.headers["task"], tuple(args), kwargs, datetime.fromisoformat(eta) if eta else None)
+                    QueuedTask(
+                        message.headers["task"], tuple(args), kwargs, datetime.fromisoformat(eta) if eta else None
+                    )
                 )
             simple.close()
         return tasks

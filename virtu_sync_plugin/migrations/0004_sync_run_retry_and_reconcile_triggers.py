@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('virtu_sync_plugin', '0003_retry_state'),
+        ("virtu_sync_plugin", "0003_retry_state"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='syncrun',
-            name='trigger',
-            field=models.CharField(choices=[('publish', 'Course published'), ('delete', 'Course deleted'), ('import', 'Course imported'), ('rerun', 'Course rerun'), ('backfill', 'Backfill'), ('admin', 'Admin action'), ('manual', 'Python API'), ('retry', 'Automatic retry'), ('reconcile', 'Reconcile')], max_length=16),
+            model_name="syncrun",
+            name="trigger",
+            field=models.CharField(
+                choices=[
+                    ("publish", "Course published"),
+                    ("delete", "Course deleted"),
+                    ("import", "Course imported"),
+                    ("rerun", "Course rerun"),
+                    ("backfill", "Backfill"),
+                    ("admin", "Admin action"),
+                    ("manual", "Python API"),
+                    ("retry", "Automatic retry"),
+                    ("reconcile", "Reconcile"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
