@@ -60,11 +60,12 @@ def plugin_settings(settings):
     _set_default(settings, "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES")
 
     # .. setting_name: VIRTU_SYNC_RETRY_FOR
-    # .. setting_default: 604800 (7 days)
+    # .. setting_default: 604800
     # .. setting_description: How long, in seconds, a course that fell out of sync (a pass failed or
     #   partly failed, batches left unacknowledged, a deletion the backend could not take) is retried
     #   automatically, counted from when it fell out of sync. After that it stays failed, visible in
     #   the admin, until a publish, an operator or virtu_sync_reconcile syncs it. 0: no automatic retry.
+    #   The default is 7 days.
     _set_default(settings, "VIRTU_SYNC_RETRY_FOR")
 
     # .. setting_name: VIRTU_SYNC_RETRY_DELAYS
