@@ -264,3 +264,17 @@ def test_a_course_in_sync_never_gets_a_retry(broker, studio, backend, sync_switc
     assert broker.take() == []
     state = CourseSyncState.objects.get()
     assert (state.out_of_sync_since, state.next_retry_at, state.retry_attempts) == (None, None, 0)
+
+
+def test_a_retry_whose_message_was_lost_is_replaced_by_the_next_failing_pass(broker, studio, backend, sync_switch_on):
+    backend.set_faults(DOWN)
+    publish(studio)
+    broker.run_due()
+    broker.take()  # the broker restarted without it: the retry never runs
+    assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.FAILED
+    assert broker.take() == [], "while its time is recent, it may still come"
+
+    CourseSyncState.objects.update(next_retry_at=timezone.now() - timedelta(hours=1, seconds=1))
+    assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.FAILED
+    [retry] = broker.take()
+    assert CourseSyncState.objects.get().next_retry_at == retry.eta > timezone.now()

@@ -10,6 +10,8 @@ The course's ``next_retry_at`` is the one scheduled retry: it is set by a condit
 ``UPDATE`` only while empty (so one retry per course however many passes fail), and the
 task carries its value. A task runs only if it still finds its own value there and clears
 it; a pass that brings the course in sync clears it too, which turns the task into a no-op.
+A retry still not run an hour after its time lost its message (a broker emptied by a
+restart): the next pass that fails schedules another.
 Where tasks run eagerly (``task_always_eager``), a retry would run at once and in a loop:
 none is scheduled there.
 """
@@ -21,11 +23,11 @@ import random
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
-from .conf import get_sync_settings
+from .conf import MAX_RETRY_DELAY, get_sync_settings
 from .models import CourseSyncState
 
 log = logging.getLogger(__name__)
@@ -56,13 +58,16 @@ def schedule_retry(course_key: CourseLocator) -> datetime | None:
         .values("out_of_sync_since", "next_retry_at", "retry_attempts")
         .first()
     )
-    if state is None or state["out_of_sync_since"] is None or state["next_retry_at"] is not None:
+    now = timezone.now()
+    lost = now - timedelta(seconds=MAX_RETRY_DELAY)
+    if state is None or state["out_of_sync_since"] is None:
+        return None
+    if state["next_retry_at"] is not None and state["next_retry_at"] >= lost:
         return None
     try:
         settings = get_sync_settings()
     except ImproperlyConfigured:  # every pass fails the same way until the settings are fixed
         return None
-    now = timezone.now()
     deadline = state["out_of_sync_since"] + timedelta(seconds=settings.retry_for)
     if now >= deadline:
         log.warning(
@@ -74,9 +79,11 @@ def schedule_retry(course_key: CourseLocator) -> datetime | None:
         return None
     delay = retry_delay(state["retry_attempts"], settings.retry_first_delay, settings.retry_max_delay)
     when = min(now + timedelta(seconds=delay), deadline)
-    claimed = CourseSyncState.objects.filter(
-        course_key=course_key, next_retry_at__isnull=True, out_of_sync_since__isnull=False
-    ).update(next_retry_at=when, retry_attempts=F("retry_attempts") + 1)
+    claimed = (
+        CourseSyncState.objects.filter(course_key=course_key, out_of_sync_since__isnull=False)
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lt=lost))
+        .update(next_retry_at=when, retry_attempts=F("retry_attempts") + 1)
+    )
     if not claimed:  # another worker scheduled one meanwhile, or the course got in sync
         return None
     try:
