@@ -22,6 +22,7 @@ import logging
 import random
 from datetime import datetime, timedelta
 
+from celery import current_app as celery_app
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,6 +32,10 @@ from .conf import MAX_RETRY_DELAY, get_sync_settings
 from .models import CourseSyncState
 
 log = logging.getLogger(__name__)
+
+#: The name of the Celery task that runs a retry (defined in :mod:`virtu_sync_plugin.tasks`,
+#: which calls the api: queued here by name).
+RETRY_COURSE_TASK = "virtu_sync_plugin.tasks.retry_course_sync"
 
 #: The largest part of a wait taken off at random, so that courses that failed together spread out.
 JITTER = 0.25
@@ -49,9 +54,7 @@ def schedule_retry(course_key: CourseLocator) -> datetime | None:
     Returns when the retry runs, or ``None`` when none was scheduled (in sync, one already
     scheduled, past ``VIRTU_SYNC_RETRY_FOR``, tasks run eagerly, or the broker is down).
     """
-    from . import tasks  # pylint: disable=import-outside-toplevel  (tasks import the api, which imports this)
-
-    if tasks.retry_course_sync.app.conf.task_always_eager:
+    if celery_app.conf.task_always_eager:
         return None
     state = (
         CourseSyncState.objects.filter(course_key=course_key)
@@ -87,7 +90,7 @@ def schedule_retry(course_key: CourseLocator) -> datetime | None:
     if not claimed:  # another worker scheduled one meanwhile, or the course got in sync
         return None
     try:
-        tasks.retry_course_sync.apply_async((str(course_key), when.isoformat()), eta=when)
+        celery_app.tasks[RETRY_COURSE_TASK].apply_async((str(course_key), when.isoformat()), eta=when)
     except Exception:  # pylint: disable=broad-except
         CourseSyncState.objects.filter(course_key=course_key, next_retry_at=when).update(
             next_retry_at=None, retry_attempts=F("retry_attempts") - 1

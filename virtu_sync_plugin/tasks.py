@@ -20,7 +20,7 @@ from virtu_sync_plugin.data import SyncStatus
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, ignore_result=True)
+@shared_task(bind=True, ignore_result=True, name=api.SYNC_COURSE_TASK)
 @set_code_owner_attribute
 def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=False, follow_up=False):
     """Sync one course with the Virtu backend (coalescing with a sync already running)."""
@@ -34,7 +34,7 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
         _check_back(self, course_key_string, trigger, force)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, name=api.DELETE_COURSE_TASK)
 @set_code_owner_attribute
 def delete_course(course_key_string, trigger=api.TRIGGER_DELETE):
     """Delete a course deleted in Studio from the Virtu backend (retried like a sync when it fails)."""
@@ -46,7 +46,7 @@ def delete_course(course_key_string, trigger=api.TRIGGER_DELETE):
         _check_back(sync_course, course_key_string, trigger, False)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, name=api.RETRY_COURSE_TASK)
 @set_code_owner_attribute
 def retry_course_sync(course_key_string, scheduled_for):
     """The automatic retry of a course left out of sync; nothing if it is no longer due."""
