@@ -122,14 +122,18 @@ class LeaseKeeper:
         self._thread.join()
 
     def _renew_until_stopped(self) -> None:
+        if self._stopped.wait(self.interval):
+            return  # a quick pass: no renewal, no connection of this thread's own
         try:
-            while not self._stopped.wait(self.interval):
+            while True:
                 try:
                     renew(self.course_key, self.owner)
                 except LeaseLostError:
                     return
                 except DatabaseError as error:  # the next renewal may succeed, before the lease runs out
                     log.warning("Virtu sync of %s: could not renew the sync lease: %s", self.course_key, error)
+                if self._stopped.wait(self.interval):
+                    return
         finally:
             connection.close()  # this thread's own connection
 
