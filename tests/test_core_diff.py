@@ -9,7 +9,15 @@ import pytest
 from tests.support.outlines import COURSE_ID, apply_independently, block_id, make_outline, node
 from virtu_sync_plugin.core.diff import DEFAULT_DIFF_ENGINE, LevelDiffHandler, diff_outlines
 from virtu_sync_plugin.core.operations import ChangeOperation, OperationType
-from virtu_sync_plugin.core.outline import COURSE, TOPIC, CourseOutline, Entity, define_entity_type
+from virtu_sync_plugin.core.outline import (
+    COURSE,
+    ENTITY_TYPES,
+    TOPIC,
+    CourseOutline,
+    Entity,
+    EntityType,
+    define_entity_type,
+)
 
 
 def wire(operations):
@@ -328,7 +336,9 @@ def test_entity_with_wrong_fields_is_refused():
         Entity.from_data(COURSE, COURSE_ID, None, None, {"title": "x"})
 
 
-def test_a_new_level_is_one_handler_registered_without_touching_the_others():
+def test_a_new_level_is_one_handler_registered_without_touching_the_others(monkeypatch):
+    # Registered for this test only: the registry is global (other tests read "video" as unknown).
+    monkeypatch.setitem(ENTITY_TYPES, "video", EntityType("video", ("title", "duration")))
     video = define_entity_type("video", ("title", "duration"))
 
     class VideoDiffHandler(LevelDiffHandler):
