@@ -368,3 +368,35 @@ def test_a_new_level_is_one_handler_registered_without_touching_the_others(monke
 def test_each_entity_type_has_exactly_one_handler():
     with pytest.raises(ValueError, match="exactly one handler"):
         DEFAULT_DIFF_ENGINE.with_handler(DEFAULT_DIFF_ENGINE.chain[1])
+
+
+def test_every_operation_has_its_own_id():
+    new = make_outline(node("topic", "geometry", title="Shapes"), node("topic", "calculus"))
+    old = make_outline(node("topic", "algebra"), node("topic", "geometry"))
+    operations = diff_outlines(old, new)
+    assert {op.operation for op in operations} == set(OperationType)
+    ids = [op.operation_id for op in operations]
+    assert all(isinstance(operation_id, str) and operation_id for operation_id in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_an_entity_type_without_a_handler_is_refused_even_when_unchanged(monkeypatch):
+    monkeypatch.setitem(ENTITY_TYPES, "video", EntityType("video", ("title",)))
+    video = define_entity_type("video", ("title",))
+    video_id = block_id("unit", "linear").replace("type@vertical", "type@video")
+    entities = dict(BASE.entities)
+    entities[video_id] = Entity.from_data(video, video_id, block_id("unit", "linear"), 0, {"title": "Intro"})
+    outline = CourseOutline(COURSE_ID, entities)
+    with pytest.raises(ValueError, match="no diff handler for entity type 'video'"):
+        diff_outlines(outline, CourseOutline(COURSE_ID, dict(entities)))
+
+
+def test_an_entity_type_is_registered_once_by_name():
+    try:
+        podcast = define_entity_type("podcast", ("title",))
+        assert ENTITY_TYPES["podcast"] is podcast
+        assert define_entity_type("podcast", ("title",)) is podcast
+        with pytest.raises(ValueError, match=r"entity type 'podcast' is already defined with fields \('title',\)"):
+            define_entity_type("podcast", ("title", "duration"))
+    finally:
+        ENTITY_TYPES.pop("podcast", None)  # the registry is global
