@@ -1,6 +1,6 @@
 .DEFAULT_GOAL := help
 .PHONY: help requirements test test-mysql coverage quality lint imports annotations pii_check check-migrations audit \
-	docs validate demo bench upgrade clean
+	docs validate demo bench upgrade clean mutation
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -50,6 +50,12 @@ test: requirements ## run the whole test suite
 test-mysql: requirements ## run the tests marked mysql against a throwaway MariaDB server (needs mariadb-server)
 	$(PIP) install --quiet -r requirements/mysql.txt
 	$(PYTHON) scripts/with_mariadb.py -- $(VENV)/bin/pytest -m mysql --ds=tests.mysql_settings --no-cov
+
+# Not in CI: about 20 minutes of one core. Surviving mutants: mutmut results / mutmut show NAME.
+mutation: requirements ## mutation testing (mutmut, [mutmut] in setup.cfg) of core/ and change_processor.py
+	$(PIP) install --quiet -r requirements/mutation.txt
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
+	$(VENV)/bin/mutmut results
 
 coverage: requirements ## run the tests and write the coverage of virtu_sync_plugin to htmlcov/ and coverage.xml
 	$(VENV)/bin/pytest --cov-report=term-missing:skip-covered --cov-report=html --cov-report=xml
@@ -118,13 +124,13 @@ bench: requirements ## measure speed and memory (docs/performance.rst); writes b
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
-	for name in pip pip-tools base test tutor quality doc dev mysql; do \
+	for name in pip pip-tools base test tutor quality doc dev mysql mutation; do \
 		$(VENV)/bin/pip-compile --quiet --upgrade --rebuild --allow-unsafe --strip-extras \
 			--no-emit-index-url --no-emit-find-links \
 			-o requirements/$$name.txt requirements/$$name.in || exit 1; \
 	done
 
 clean: ## remove the virtualenv, build artifacts and caches
-	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov
+	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov mutants
 	rm -rf docs/_build tutor-contrib-virtu-sync/build tutor-contrib-virtu-sync/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from collections import Counter
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,6 +86,14 @@ def test_operations_come_creates_then_updates_then_deletes_and_deletes_are_top_m
 def test_diff_of_an_outline_with_itself_is_empty(outline):
     assert diff_outlines(outline, outline) == []
     assert diff_outlines(outline, CourseOutline(outline.course_id, dict(outline.entities))) == []
+    # Equal but distinct entities: the diff compares their fields, not their identity.
+    deep_copy = CourseOutline(
+        outline.course_id, {key: copy.deepcopy(entity) for key, entity in outline.entities.items()}
+    )
+    for equal in (deep_copy, snapshot_from_json(snapshot_to_json(outline))):
+        assert all(equal.entities[key] is not entity for key, entity in outline.entities.items())
+        assert diff_outlines(outline, equal) == []
+        assert diff_outlines(equal, outline) == []
 
 
 @given(outlines(), outlines())
@@ -92,15 +103,31 @@ def test_advancing_a_snapshot_by_all_operations_reaches_the_new_outline(old, new
     assert diff_outlines(advanced, new) == []
 
 
-@given(outlines(), outlines(), st.data())
-def test_a_partly_applied_diff_leaves_exactly_the_rest_to_send(old, new, data):
-    operations = diff_outlines(old, new)
-    applied = [op for op in operations if data.draw(st.booleans())]
-    backend = apply_independently(old.tree(), applied) if _valid_subset(old, applied) else None
-    snapshot = advance_snapshot(old, applied)
-    if backend is not None:
-        assert snapshot.tree() == backend
-    assert advance_snapshot(snapshot, diff_outlines(snapshot, new)).tree() == new.tree()
+def test_a_partly_applied_diff_leaves_exactly_the_rest_to_send():
+    checked = Counter()
+
+    @given(outlines(), outlines(), st.data())
+    def partly_applied(old, new, data):
+        operations = diff_outlines(old, new)
+        applied = [op for op in operations if data.draw(st.booleans())]
+        backend = apply_independently(old.tree(), applied) if _valid_subset(old, applied) else None
+        snapshot = advance_snapshot(old, applied)
+        checked["examples"] += 1
+        if backend is not None:
+            checked["compared with a backend"] += 1
+            assert snapshot.tree() == backend
+        assert advance_snapshot(snapshot, diff_outlines(snapshot, new)).tree() == new.tree()
+
+    partly_applied()
+    # A subset a backend could not apply (a child without its parent) has no backend tree to
+    # compare with: the main property must still have been checked on a fair share of them.
+    compared, examples = checked["compared with a backend"], checked["examples"]
+    assert compared >= MIN_COMPARED_SHARE * examples, f"compared on {compared} of {examples} examples only"
+
+
+#: The least share of examples whose applied subset a backend can apply (measured: 39 to 51 %
+#: over 100 and 1000 examples).
+MIN_COMPARED_SHARE = 0.25
 
 
 def _valid_subset(old, applied):

@@ -30,13 +30,13 @@ from olx_modulestore import (
 from opaque_keys.edx.keys import CourseKey
 from opaque_keys.edx.locator import CourseLocator
 
+from tests.conftest import require_demo_course
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_COURSE = REPO_ROOT.parent / "shared" / "olx" / "openedx-demo-course"
 DEMO_KEY = CourseKey.from_string("course-v1:OpenedX+DemoX+DemoCourse")
 SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 SAMPLE_KEY = CourseKey.from_string("course-v1:VirtuX+MATH101+2026")
-
-needs_demo = pytest.mark.skipif(not DEMO_COURSE.is_dir(), reason=f"the demo course export is not at {DEMO_COURSE}")
 
 
 def utc(*args: int) -> datetime:
@@ -108,12 +108,9 @@ def make_tarball(path: Path, members: dict[str, bytes | None], *, links: dict[st
 
 @pytest.fixture(scope="module")
 def demo_store():
-    if not DEMO_COURSE.is_dir():
-        pytest.skip(f"the demo course export is not at {DEMO_COURSE}")
-    return OlxModuleStore([load_course_export(DEMO_COURSE)])
+    return OlxModuleStore([load_course_export(require_demo_course())])
 
 
-@needs_demo
 def test_demo_course_has_the_published_structure(demo_store):
     course = published_course(demo_store, DEMO_KEY)
 
@@ -124,7 +121,6 @@ def test_demo_course_has_the_published_structure(demo_store):
     assert problem_parents == {"vertical": 23, "library_content": 6}
 
 
-@needs_demo
 def test_demo_course_titles_dates_and_settings(demo_store):
     course = published_course(demo_store, DEMO_KEY)
 
@@ -141,7 +137,6 @@ def test_demo_course_titles_dates_and_settings(demo_store):
     assert len(set(chapter_titles)) == 6
 
 
-@needs_demo
 def test_demo_course_inherits_settings_from_ancestors(demo_store):
     course = published_course(demo_store, DEMO_KEY)
     graded = [block for block in walk(course) if block.category == "sequential" and block.graded]
@@ -160,7 +155,6 @@ def test_demo_course_inherits_settings_from_ancestors(demo_store):
                 assert block.format is None  # format is not inherited
 
 
-@needs_demo
 def test_demo_children_carry_branch_and_version_and_normalise(demo_store):
     course = published_course(demo_store, DEMO_KEY)
     chapter = course.get_children()[0]
@@ -179,7 +173,6 @@ def test_demo_children_carry_branch_and_version_and_normalise(demo_store):
     assert chapter.get_parent().location.for_branch(None) == course.location
 
 
-@needs_demo
 def test_demo_course_reads_the_same_from_a_tarball_with_a_top_level_folder(demo_store, tmp_path):
     tarball = tmp_path / "demo.tar.gz"
     with tarfile.open(tarball, "w:gz") as archive:
