@@ -28,6 +28,23 @@ FIELD_VALUES = {
     "language": st.sampled_from([None, "en", "fr"]),
     "block_type": st.sampled_from(["problem", "openassessment"]),
     "weight": st.sampled_from([None, 1.0, 2.5]),
+    "points": st.sampled_from([None, 1.0, 3.0]),
+    "selection": st.sampled_from(
+        [
+            [],
+            [{"kind": "random", "container_id": "block-v1:Prop+P1+R+type@itembank+block@bank", "count": 2}],
+            [
+                {
+                    "kind": "group",
+                    "container_id": "block-v1:Prop+P1+R+type@split_test+block@x",
+                    "group_id": "0",
+                    "group_name": None,
+                }
+            ],
+        ]
+    ),
+    "description": st.sampled_from([None, "", "Numbers 🙂"]),
+    "other_settings": st.sampled_from([{}, {"examination_level": "MSCE"}]),
 }
 
 
@@ -36,7 +53,10 @@ def outlines(draw) -> CourseOutline:
     """A random outline over the fixed pool: entities present or not, any parent, any order."""
     course_data = {
         **DEFAULT_FIELDS["course"],
-        **{name: draw(FIELD_VALUES[name]) for name in ("title", "start", "end", "language", "self_paced")},
+        **{
+            name: draw(FIELD_VALUES[name])
+            for name in ("title", "start", "end", "language", "self_paced", "description", "other_settings")
+        },
     }
     entities = {COURSE_ID: Entity.from_data(COURSE, COURSE_ID, None, None, course_data)}
     present = {None: [COURSE_ID]}

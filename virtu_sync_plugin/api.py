@@ -22,7 +22,7 @@ from .course_lease import has_pending_request as _has_pending_request
 from .data import ChangeOperation, CourseDrift, CourseOutline, SyncResult
 from .export_diff import UnreadableExportError
 from .export_diff import diff_exports as _diff_exports
-from .keys import InvalidCourseKeyError, parse_course_key
+from .keys import InvalidCourseKeyError, LibraryKeyError, parse_course_key
 from .models import SyncRun as _SyncRun
 from .models import SyncScope as _SyncScope
 from .modulestore import course_keys_in_modulestore as _course_keys_in_modulestore
@@ -45,6 +45,7 @@ __all__ = [
     "TRIGGER_RERUN",
     "BackendError",
     "InvalidCourseKeyError",
+    "LibraryKeyError",
     "StateEndpointUnavailableError",
     "UnreadableExportError",
     "build_outline",

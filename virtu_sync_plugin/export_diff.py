@@ -16,7 +16,7 @@ from .core.diff import diff_outlines
 from .core.operations import ChangeOperation
 from .core.outline import CourseOutline
 from .keys import parse_course_key
-from .modulestore import outline_from_course_block
+from .modulestore import outline_from_course_block, read_short_description
 from .olx import PUBLISHED_ONLY, OlxError, OlxModuleStore, load_course_export
 
 
@@ -46,5 +46,8 @@ def outline_of_export(path: str | os.PathLike, course_key: CourseLocator | None)
     store = OlxModuleStore([course])
     with store.branch_setting(PUBLISHED_ONLY):
         course_block = store.get_course(course.id, depth=None)
+        description = read_short_description(store, course.id)
     block_types = get_sync_settings().assessment_block_types
-    return outline_from_course_block(course_block, course.id, assessment_block_types=block_types)
+    return outline_from_course_block(
+        course_block, course.id, assessment_block_types=block_types, description=description
+    )

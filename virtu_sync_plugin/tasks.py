@@ -54,6 +54,8 @@ def _enabled_course_key(course_key_string):
     RequestCache.clear_all_namespaces()
     try:
         key = api.parse_course_key(course_key_string)
+    except api.LibraryKeyError:  # a content library: never synced, nothing to report
+        return None
     except api.InvalidCourseKeyError as error:
         log.error("Virtu sync: %s", error)
         return None

@@ -24,6 +24,7 @@ from . import course_lease
 from .backend_client import BackendClient
 from .conf import get_sync_settings
 from .core.outline import ENTITY_TYPES, CourseOutline, Entity
+from .core.placeholders import resolve_placeholders
 from .core.snapshot import snapshot_to_json
 from .data import CourseDrift, DriftKind, EntityDrift, SyncResult, SyncStatus
 from .models import CourseSyncState
@@ -52,9 +53,18 @@ def differences(entity: Entity, held: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def compare_with_backend(outline: CourseOutline, backend_entities: BackendEntities) -> CourseDrift:
-    """The drift between the published outline and the entities of the backend's state document."""
+    """
+    The drift between the published outline and the entities of the backend's state document.
+
+    What the backend holds of blocks that do not load (the outline's placeholders) is no
+    drift: it is left as it is until they load again.
+    """
+    resolution = resolve_placeholders(_held(outline.course_id, backend_entities), outline)
+    entities, kept = resolution.outline.entities, resolution.kept
     drift = []
-    for entity_id, entity in outline.entities.items():
+    for entity_id, entity in entities.items():
+        if entity_id in kept:
+            continue
         held = backend_entities.get(entity_id)
         if held is None:
             drift.append(EntityDrift(DriftKind.MISSING, entity_id, entity.entity_type.name))
@@ -63,9 +73,20 @@ def compare_with_backend(outline: CourseOutline, backend_entities: BackendEntiti
     drift.extend(
         EntityDrift(DriftKind.EXTRA, entity_id, str(held.get("entity_type")))
         for entity_id, held in backend_entities.items()
-        if entity_id not in outline.entities
+        if entity_id not in entities
     )
-    return CourseDrift(outline.course_id, len(outline), len(backend_entities), tuple(drift))
+    return CourseDrift(outline.course_id, len(entities), len(backend_entities), tuple(drift))
+
+
+def _held(course_id: str, backend_entities: BackendEntities) -> CourseOutline:
+    """The backend's entities as a snapshot: types and places, fields unknown (``None``)."""
+    entities = {}
+    for entity_id, held in backend_entities.items():
+        entity_type = ENTITY_TYPES.get(str(held.get("entity_type")))
+        if entity_type is not None:
+            values = (None,) * len(entity_type.fields)
+            entities[entity_id] = Entity(entity_type, entity_id, held.get("parent_id"), held.get("position"), values)
+    return CourseOutline(course_id, entities)
 
 
 def snapshot_of_backend(outline: CourseOutline, backend_entities: BackendEntities) -> CourseOutline:
@@ -75,20 +96,20 @@ def snapshot_of_backend(outline: CourseOutline, backend_entities: BackendEntitie
     Matching entities are kept as the outline has them; missing and differing ones are
     left out, so they are sent as creates (upserts, with every field, parent and
     position); extra ones are kept with their backend parent and empty fields, so the
-    top-most of each extra subtree is deleted. An extra entity of a type this plugin does
-    not know cannot be deleted through the pipeline and is left out.
+    top-most of each extra subtree is deleted, unless they are what the backend holds of
+    blocks that do not load: those stay, so the diff leaves them alone (their fields
+    unknown here are never sent). An extra entity of a type this plugin does not know
+    cannot be deleted through the pipeline and is left out.
     """
+    held = _held(outline.course_id, backend_entities)
+    resolution = resolve_placeholders(held, outline)
     entities = {}
-    for entity_id, held in backend_entities.items():
-        entity = outline.entities.get(entity_id)
-        if entity is not None:
-            if not differences(entity, held):
-                entities[entity_id] = entity
-            continue
-        entity_type = ENTITY_TYPES.get(str(held.get("entity_type")))
-        if entity_type is not None:
-            values = (None,) * len(entity_type.fields)
-            entities[entity_id] = Entity(entity_type, entity_id, held.get("parent_id"), held.get("position"), values)
+    for entity_id, entity in held.entities.items():
+        read = outline.entities.get(entity_id)
+        if entity_id in resolution.kept or read is None:
+            entities[entity_id] = entity
+        elif not differences(read, backend_entities[entity_id]):
+            entities[entity_id] = read
     return CourseOutline(outline.course_id, entities)
 
 

@@ -23,7 +23,14 @@ DEFAULT_FIELDS: dict[str, dict[str, Any]] = {
         "hide_from_toc": False,
     },
     "unit": {"title": "", "visible_to_staff_only": False},
-    "assessment": {"title": "", "block_type": "problem", "weight": None, "graded": False},
+    "assessment": {
+        "title": "",
+        "block_type": "problem",
+        "weight": None,
+        "graded": False,
+        "points": 1.0,
+        "selection": [],
+    },
 }
 
 
