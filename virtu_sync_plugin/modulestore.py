@@ -193,9 +193,11 @@ class _OutlineReader:
 
     def _published_at(self, course: Any, read_at: datetime | None) -> str | None:
         """The published version's edit time; the read time when there is none or it cannot be computed."""
+        from xmodule.modulestore.exceptions import ItemNotFoundError  # pylint: disable=import-outside-toplevel
+
         try:
             published = getattr(course, "subtree_edited_on", None)
-        except Exception as error:  # pylint: disable=broad-except  (ItemNotFoundError on a dangling child)
+        except ItemNotFoundError as error:  # split raises it when the structure holds a dangling child
             self._error("published_at_unknown", str(self.course_key), f"subtree_edited_on failed ({error!r})")
             published = None
         return _iso(published) if isinstance(published, datetime) else _iso(read_at or datetime.now(UTC))
