@@ -40,6 +40,15 @@ def test_the_sample_course_becomes_the_contract_entities(sample_outline):
         "end": "2026-12-18T17:00:00Z",
         "language": "en",
         "self_paced": False,
+        "description": _short_description(SAMPLE_COURSE),
+        "grading_policy": {
+            "graders": [
+                {"type": "Homework", "short_label": "HW", "min_count": 2, "drop_count": 0, "weight": 0.6},
+                {"type": "Final Exam", "short_label": "Final", "min_count": 1, "drop_count": 0, "weight": 0.4},
+            ],
+            "cutoffs": {"Pass": 0.5},
+        },
+        "other_settings": {},
     }
     homework = entities[block("sequential", "algebra_homework")]
     assert (homework.parent_id, homework.position) == (block("chapter", "algebra"), 1)
@@ -60,8 +69,17 @@ def test_the_sample_course_becomes_the_contract_entities(sample_outline):
         "block_type": "problem",
         "weight": 2.0,
         "graded": True,
+        "points": 2.0,
+        "selection": [],
     }
     assert entities[block("problem", "place_value_check")].data["weight"] is None
+    assert entities[block("problem", "place_value_check")].data["points"] == 1.0  # max_score(): one response
+
+
+def _short_description(export):
+    """The export's about/short_description.html as stored, or None when it has none."""
+    path = export / "about" / "short_description.html"
+    return path.read_text(encoding="utf-8") if path.exists() else None
 
 
 def test_assessments_inside_containers_belong_to_the_unit_in_pre_order(sample_outline):
