@@ -87,7 +87,7 @@ def run_requested(course_key: CourseLocator) -> SyncResult:
 def preview_course_sync(course_key: CourseLocator, *, force: bool = False) -> SyncResult:
     """The operations a sync would send now; sends nothing and changes nothing."""
     state = CourseSyncState.objects.filter(course_key=course_key).first()
-    snapshot = _load_snapshot(course_key, state.snapshot if state else "")[0]
+    snapshot = load_snapshot(course_key, state.snapshot if state else "")[0]
     outline = read_outline(course_key)
     if outline is None:
         return SyncResult(str(course_key), SyncStatus.COURSE_NOT_FOUND, error=_NOT_FOUND)
@@ -132,7 +132,8 @@ def _plan(
     return upserts + moves + deletes
 
 
-def _load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+def load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+    """The stored snapshot (a checkpoint brought up to date), and the problem when it cannot be read."""
     if not stored:
         return empty_snapshot(str(course_key)), ""
     try:
@@ -182,7 +183,7 @@ class _Pass:
             started_at=timezone.now(),
         )
         state = CourseSyncState.objects.get(course_key=course_key)
-        self.snapshot, snapshot_problem = _load_snapshot(course_key, state.snapshot)
+        self.snapshot, snapshot_problem = load_snapshot(course_key, state.snapshot)
         #: The stored snapshot is a checkpoint (operations were replayed on it): rewrite it whole.
         self.snapshot_checkpointed = not snapshot_problem and replay_mark(state.snapshot) is not None
         #: Worth telling the operator, but no failure of this pass.

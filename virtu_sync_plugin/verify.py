@@ -13,6 +13,7 @@ deleted).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -28,7 +29,7 @@ from .core.placeholders import resolve_placeholders
 from .core.snapshot import snapshot_to_json
 from .data import CourseDrift, DriftKind, EntityDrift, SyncResult, SyncStatus
 from .models import CourseSyncState
-from .sync import read_outline, sync_course
+from .sync import load_snapshot, read_outline, sync_course
 
 BackendEntities = Mapping[str, Mapping[str, Any]]
 
@@ -89,7 +90,9 @@ def _held(course_id: str, backend_entities: BackendEntities) -> CourseOutline:
     return CourseOutline(course_id, entities)
 
 
-def snapshot_of_backend(outline: CourseOutline, backend_entities: BackendEntities) -> CourseOutline:
+def snapshot_of_backend(
+    outline: CourseOutline, backend_entities: BackendEntities, acknowledged: CourseOutline | None = None
+) -> CourseOutline:
     """
     The snapshot that makes a diff against ``outline`` repair the backend.
 
@@ -97,16 +100,27 @@ def snapshot_of_backend(outline: CourseOutline, backend_entities: BackendEntitie
     left out, so they are sent as creates (upserts, with every field, parent and
     position); extra ones are kept with their backend parent and empty fields, so the
     top-most of each extra subtree is deleted, unless they are what the backend holds of
-    blocks that do not load: those stay, so the diff leaves them alone (their fields
-    unknown here are never sent). An extra entity of a type this plugin does not know
+    blocks that do not load: those stay, so the diff leaves them alone (with the fields of
+    ``acknowledged``, the stored snapshot, when the backend's fingerprint matches them, so
+    that nothing is sent again for them once they load). An extra entity of a type this plugin does not know
     cannot be deleted through the pipeline and is left out.
     """
     held = _held(outline.course_id, backend_entities)
     resolution = resolve_placeholders(held, outline)
     entities = {}
     for entity_id, entity in held.entities.items():
-        read = outline.entities.get(entity_id)
+        read = resolution.outline.entities.get(entity_id)
         if entity_id in resolution.kept or read is None:
+            known = acknowledged.entities.get(entity_id) if acknowledged is not None else None
+            if (
+                known is not None
+                and known.entity_type == entity.entity_type
+                and not differences(
+                    dataclasses.replace(known, parent_id=entity.parent_id, position=entity.position),
+                    backend_entities[entity_id],
+                )
+            ):
+                entity = dataclasses.replace(entity, values=known.values)
             entities[entity_id] = entity
         elif not differences(read, backend_entities[entity_id]):
             entities[entity_id] = read
@@ -148,7 +162,9 @@ def repair_course(course_key: CourseLocator, *, trigger: str) -> SyncResult:
     if not course_lease.acquire(course_key, owner):
         return SyncResult(str(course_key), SyncStatus.QUEUED)
     try:
-        snapshot = snapshot_of_backend(outline, fetch_backend_entities(course_key))
+        stored = CourseSyncState.objects.filter(course_key=course_key).values_list("snapshot", flat=True).first()
+        acknowledged = load_snapshot(course_key, stored or "")[0]
+        snapshot = snapshot_of_backend(outline, fetch_backend_entities(course_key), acknowledged)
         CourseSyncState.objects.filter(course_key=course_key, lock_owner=owner).update(
             snapshot=snapshot_to_json(snapshot), entity_count=len(snapshot)
         )
