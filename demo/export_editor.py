@@ -25,6 +25,13 @@ class ExportEditor:
         tree.getroot().set(name, value)
         tree.write(path, encoding="utf-8")
 
+    def remove_attribute(self, block_type: str, url_name: str, name: str) -> None:
+        """Unset a field of a block (it takes its default again)."""
+        path = self._file(block_type, url_name)
+        tree = ET.parse(path)
+        tree.getroot().attrib.pop(name, None)
+        tree.write(path, encoding="utf-8")
+
     def move(self, block_type: str, url_name: str, parent_type: str, parent_url: str, index: int | None = None) -> None:
         """Move a child (with its subtree) under another parent."""
         element = self._detach(block_type, url_name)
