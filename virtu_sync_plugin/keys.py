@@ -30,10 +30,12 @@ def parse_course_key(value: str | CourseKey) -> CourseLocator:
             return key.for_branch(None).version_agnostic()
     except InvalidKeyError:
         if isinstance(value, LibraryLocatorV2) or str(value).startswith(f"{LibraryLocatorV2.CANONICAL_NAMESPACE}:"):
-            raise LibraryKeyError(f"{value!s} is a content library") from None
+            raise LibraryKeyError(
+                f"{value!s} is a content library, not a Studio course key; libraries are not synced"
+            ) from None
         raise InvalidCourseKeyError(f"{value!r} is not a course key") from None
     if isinstance(key, LibraryLocator):
-        raise LibraryKeyError(f"{value!s} is a content library")
+        raise LibraryKeyError(f"{value!s} is a content library, not a Studio course key; libraries are not synced")
     raise InvalidCourseKeyError(
         f"{value!s} is not a Studio course key (course-v1:ORG+NUMBER+RUN); libraries, CCX and "
         "deprecated keys are not synced"
