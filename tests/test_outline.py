@@ -30,7 +30,7 @@ def sample_outline(studio):
 
 def test_the_sample_course_becomes_the_contract_entities(sample_outline):
     entities = sample_outline.entities
-    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 7, "unit": 11, "assessment": 10}
+    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 8, "unit": 13, "assessment": 16}
     assert entities[SAMPLE_COURSE_ID].data == {
         "title": "Foundations of Mathematics",
         "org": "VirtuX",

@@ -42,6 +42,17 @@ What reads return, as in Studio after an OLX import into split:
   openassessment, drag-and-drop-v2, lti); a block's only parent is the one under which it
   first appears in a depth-first walk from the course.
 
+- What the platform computes from the fields is computed as its classes do: ``has_score``,
+  ``max_score()``, ``max_count``, ``group_id_to_child``, ``user_partitions``,
+  ``grading_policy`` (from ``policies/<run>/grading_policy.json``), ``other_course_settings``;
+  ``about/<name>.html`` files are ``about`` items served by ``get_item``.
+- Content that does not load fails as in split: a block marked to fail (the attribute
+  ``x-stand-in-load-error``, or :meth:`OlxCourseBuilder.break_block`) is an
+  :class:`ErrorBlock` (type ``error``, a new block id) in its parent's ``get_children()``; a
+  disabled XBlock type is a :class:`HiddenBlock`; a dangling child reference is skipped by
+  ``get_children()`` and makes ``subtree_edited_on`` raise :class:`ItemNotFoundError`.
+  ``stand_ins/README`` lists each remaining difference from edx-platform.
+
 OLX rules follow ``xmodule/modulestore/xml.py`` and ``xml_block.py``: a pointer tag (no
 children, no text, its only attribute ``url_name``) loads ``<tag>/<url_name>.xml``; any other
 element is the block itself, its id taken from ``url_name``, ``slug``, ``name`` or
@@ -49,8 +60,8 @@ element is the block itself, its id taken from ``url_name``, ``slug``, ``name`` 
 the hash is not byte-identical to lxml's). An element with ``xblock-family`` is always inline,
 as pure XBlocks export themselves. Only container types have block children; the inner XML of
 other blocks is content. Odd content never stops a load: a child whose file is missing or
-malformed stays in its parent's ``children`` and is dropped, with a warning, by
-``get_children()``, as ``XModuleMixin.get_child`` drops children that fail to load.
+malformed stays in its parent's ``children`` (a dangling reference) and is dropped, with a
+warning, by ``get_children()``, as ``XModuleMixin.get_child`` drops children that are not found.
 """
 
 from __future__ import annotations
@@ -89,6 +100,7 @@ __all__ = [
     "Group",
     "HiddenBlock",
     "ItemNotFoundError",
+    "LOAD_ERROR_ATTRIBUTE",
     "PUBLISHED_BRANCH",
     "PUBLISHED_ONLY",
     "BlockKey",
@@ -439,7 +451,7 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "invitation_only": _Field(_to_bool, False),
         "entrance_exam_enabled": _Field(_to_bool, False),
         "entrance_exam_id": _Field(_to_string),
-        "grading_policy": _Field(_to_grading_policy, {}),
+        "grading_policy": _Field(_to_grading_policy, DEFAULT_GRADING_POLICY),
         "other_course_settings": _Field(_to_dict, {}),
     },
     "chapter": {"highlights": _Field(_to_list, [])},
