@@ -6,7 +6,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from virtu_sync_plugin.olx import LOAD_ERROR_ATTRIBUTE
+from olx_modulestore import LOAD_ERROR_ATTRIBUTE
 
 
 class ExportEditor:

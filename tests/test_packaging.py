@@ -26,7 +26,6 @@ PACKAGE = REPO / "virtu_sync_plugin"
 WHEEL = f"virtu_sync_plugin-{__version__}-py3-none-any.whl"
 SDIST = f"virtu_sync_plugin-{__version__}.tar.gz"
 REQUIRED_FILES = (
-    "virtu_sync_plugin/sample_course/course.xml",
     "virtu_sync_plugin/migrations/0001_initial.py",
     "virtu_sync_plugin/templates/virtu_sync_plugin/admin/dry_run.html",
 )

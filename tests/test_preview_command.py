@@ -10,12 +10,12 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from olx_modulestore import pack_export
 
 from demo.export_editor import ExportEditor, edit_sample_course
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from tests.support.openapi import assert_valid
 from virtu_sync_plugin import api
-from virtu_sync_plugin.olx import pack_export
 
 OTHER_COURSE_ID = "course-v1:OtherU+MATH101+2027"
 

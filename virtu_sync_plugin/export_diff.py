@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from olx_modulestore import PUBLISHED_ONLY, OlxError, OlxModuleStore, load_course_export
 from opaque_keys.edx.locator import CourseLocator
 
 from .conf import get_sync_settings
@@ -17,7 +18,6 @@ from .core.operations import ChangeOperation
 from .core.outline import CourseOutline
 from .keys import parse_course_key
 from .modulestore import outline_from_course_block
-from .olx import PUBLISHED_ONLY, OlxError, OlxModuleStore, load_course_export
 
 
 class UnreadableExportError(ValueError):
