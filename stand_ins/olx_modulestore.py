@@ -484,6 +484,12 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "display_name": _Field(_to_string, "Randomized Content Block"),
         "max_count": _Field(_to_int, 1),
     },
+    "staffgradedxblock": {"display_name": _Field(_to_string, "Staff Graded Points"), "weight": _Field(_to_float, 1.0)},
+    "edx_sga": {
+        "display_name": _Field(_to_string, "Staff Graded Assignment"),
+        "weight": _Field(_to_float),
+        "points": _Field(_to_int, 100),
+    },
     "itembank": {"display_name": _Field(_to_string, "Problem Bank"), "max_count": _Field(_to_int, 1)},
     "split_test": {
         "display_name": _Field(_to_string, "Content Experiment"),
@@ -492,7 +498,7 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
     },
 }
 # Types whose class sets ``has_score = True`` (LTI's is a field, above).
-_SCORED_TYPES = frozenset({"problem", "openassessment", "drag-and-drop-v2"})
+_SCORED_TYPES = frozenset({"problem", "openassessment", "drag-and-drop-v2", "staffgradedxblock", "edx_sga"})
 # Types whose class has a ``data`` field (``String``/``XMLString``, Scope.content), and its default.
 _DATA_DEFAULTS = {"problem": "<problem></problem>", "about": ""}
 # Types whose XML (the element itself) is kept as the block's content: what max_score() reads.
@@ -1497,7 +1503,8 @@ class OlxBlock:
 
         Problems: the number of response fields, as capa counts them (see :func:`capa_max_score`);
         ORA: the sum of each criterion's best option; drag and drop: 1; LTI: ``weight`` when
-        ``has_score``, else None. Raises what the platform's computation raises on bad content.
+        ``has_score``, else None; staffgradedxblock: ``weight``; edx_sga: ``points``. Raises what
+        the platform's computation raises on bad content.
         """
         max_score = _MAX_SCORES.get(self.category)
         return None if max_score is None else max_score(self)
@@ -1793,6 +1800,8 @@ _MAX_SCORES: dict[str, Callable[[OlxBlock], Any]] = {
     "drag-and-drop-v2": lambda block: 1,
     "lti": _lti_max_score,
     "lti_consumer": _lti_max_score,
+    "staffgradedxblock": lambda block: block.weight,  # StaffGradedXBlock.max_score
+    "edx_sga": lambda block: block.points,  # StaffGradedAssignmentXBlock.max_score
 }
 
 

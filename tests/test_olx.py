@@ -1100,3 +1100,24 @@ def test_the_export_editor_breaks_and_repairs_a_block_of_the_sample_course(tmp_p
     assert [child.category for child in broken_unit.get_children()] == ["error", "problem"]
     assert broken_unit.get_children()[0].error_msg == "ImportError: capa is broken"
     assert [child.url_name for child in repaired_unit.get_children()] == ["fraction_sum", "fraction_compare"]
+
+
+def test_staff_graded_blocks_score_as_their_classes():
+    builder, unit = unit_builder()
+    builder.add_child(unit, "staffgradedxblock", "points")
+    builder.add_child(unit, "edx_sga", "sga")
+    builder.add_child(unit, "edx_sga", "sga_weighted", weight=2, points=10)
+    course = built_course(builder)
+
+    points, sga, weighted = (block_named(course, name) for name in ("points", "sga", "sga_weighted"))
+    assert (points.has_score, points.weight, points.max_score()) == (True, 1.0, 1.0)  # StaffGradedXBlock: weight
+    assert (sga.has_score, sga.weight, sga.max_score()) == (True, None, 100)  # SGA: points, default 100
+    assert (weighted.weight, weighted.max_score()) == (2.0, 10)
+
+
+def test_demo_course_staff_graded_blocks_are_scored(demo_store):
+    course = published_course(demo_store, DEMO_KEY)
+    graded = {block.category: block for block in walk(course) if block.category in ("staffgradedxblock", "edx_sga")}
+
+    assert graded["staffgradedxblock"].has_score and graded["staffgradedxblock"].max_score() == 1.0
+    assert graded["edx_sga"].has_score and (graded["edx_sga"].weight, graded["edx_sga"].max_score()) == (1.0, 100)
