@@ -152,7 +152,7 @@ def test_a_whole_course_from_nothing_to_the_demo_course(tmp_path):
     [
         (lambda tmp_path: tmp_path / "nowhere", "neither a directory nor a .tar.gz file"),
         (lambda tmp_path: tmp_path, "no course.xml"),
-        (lambda tmp_path: _write(tmp_path / "broken", "course.xml", "<course url_name="), "not well-formed XML"),
+        (lambda tmp_path: _write(tmp_path / "broken", "course.xml", "<course url_name="), "cannot be imported"),
         (lambda tmp_path: _write(tmp_path, "broken.tar.gz", "not gzip"), "broken.tar.gz"),
     ],
 )
