@@ -58,7 +58,7 @@ class ExportEditor:
         """
         Make a block fail to load, as after an XBlock upgrade that breaks its class.
 
-        The stand-in modulestore then gives an error block in its place (see stand_ins/README).
+        The stand-in modulestore then gives an error block in its place (see stand_ins/README.rst).
         """
         self.set_attribute(block_type, url_name, LOAD_ERROR_ATTRIBUTE, message)
 

@@ -51,7 +51,7 @@ What reads return, as in Studio after an OLX import into split:
   :class:`ErrorBlock` (type ``error``, a new block id) in its parent's ``get_children()``; a
   disabled XBlock type is a :class:`HiddenBlock`; a dangling child reference is skipped by
   ``get_children()`` and makes ``subtree_edited_on`` raise :class:`ItemNotFoundError`.
-  ``stand_ins/README`` lists each remaining difference from edx-platform.
+  ``stand_ins/README.rst`` lists each remaining difference from edx-platform.
 
 OLX rules follow ``xmodule/modulestore/xml.py`` and ``xml_block.py``: a pointer tag (no
 children, no text, its only attribute ``url_name``) loads ``<tag>/<url_name>.xml``; any other

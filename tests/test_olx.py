@@ -625,7 +625,7 @@ def test_another_process_reads_the_same_exports(tmp_path):
 
 
 # What the platform means: scores, banks, experiments, the course's policies -----------------------
-# Each rule is the real class's (see stand_ins/README for the files read).
+# Each rule is the real class's (see stand_ins/README.rst for the files read).
 
 COURSE_KEY = CourseLocator("VirtuX", "R2", "2026")
 
