@@ -6,12 +6,12 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from olx_modulestore import OlxCourseBuilder, OlxModuleStore
 from opaque_keys.edx.locator import CourseLocator
 
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from virtu_sync_plugin import api
 from virtu_sync_plugin.modulestore import outline_from_course_block
-from virtu_sync_plugin.olx import OlxCourseBuilder, OlxModuleStore
 
 pytestmark = pytest.mark.django_db  # publishing reaches the plugin's receivers
 
@@ -30,7 +30,7 @@ def sample_outline(studio):
 
 def test_the_sample_course_becomes_the_contract_entities(sample_outline):
     entities = sample_outline.entities
-    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 7, "unit": 11, "assessment": 10}
+    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 8, "unit": 13, "assessment": 16}
     assert entities[SAMPLE_COURSE_ID].data == {
         "title": "Foundations of Mathematics",
         "org": "VirtuX",

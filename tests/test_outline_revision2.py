@@ -11,11 +11,11 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+from olx_modulestore import OlxCourseBuilder
 from opaque_keys.edx.locator import CourseLocator, LibraryLocator
 
 from virtu_sync_plugin import api
 from virtu_sync_plugin.core.snapshot import advance_snapshot
-from virtu_sync_plugin.olx import OlxCourseBuilder
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_an_experiment_with_two_groups_and_an_orphan_child(studio):
 
 def bid_key(builder, block_type, name):
     """The builder's key of an existing block."""
-    from virtu_sync_plugin.olx import BlockKey
+    from olx_modulestore import BlockKey
 
     return BlockKey(block_type, name)
 

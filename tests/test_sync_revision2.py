@@ -11,11 +11,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from olx_modulestore import BlockKey, OlxCourseBuilder
 from opaque_keys.edx.locator import CourseLocator
 
 from virtu_sync_plugin import api
 from virtu_sync_plugin.models import CourseSyncState
-from virtu_sync_plugin.olx import BlockKey, OlxCourseBuilder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,7 @@ The one adapter to edx-platform's modulestore.
 It reads a course's published blocks and turns them into a
 :class:`~virtu_sync_plugin.core.outline.CourseOutline`.
 
-edx-platform is imported lazily, inside the functions that need it, so the package
+edx-platform is imported lazily, inside the functions that read from it, so the package
 imports without it. Reading has no side effects and is forgiving: odd content (a block
 without a display name, a duplicate or missing child, a block outside the normal
 nesting, a bad value) becomes a :class:`ContentError` on the outline, never an
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ ERROR_BLOCK_TYPE = "error"
 RANDOM_BLOCK_TYPES = frozenset({"library_content", "itembank"})
 GROUP_BLOCK_TYPE = "split_test"
 CONDITIONAL_BLOCK_TYPE = "conditional"
+#: The block class of a type with no installed XBlock, in an import (``ImportManager``'s default).
+_IMPORT_DEFAULT_CLASS = "xmodule.hidden_block.HiddenBlock"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -105,6 +108,31 @@ def read_short_description(store: Any, course_key: CourseLocator) -> str | None:
         return None
     data = getattr(about, "data", None)
     return None if data is None else str(data)
+
+
+def read_course_export(data_dir: str | os.PathLike, course_dir: str) -> Any:
+    """
+    The course block of the export in ``data_dir/course_dir``, read as Studio's import reads it.
+
+    edx-platform's own reader, ``XMLModuleStore``, with the arguments of
+    ``xml_importer.ImportManager`` in Studio's import task: the published content only (an
+    import sends ``drafts/`` to the draft branch), the settings' XBlock mixins, and no
+    error blocks (a block that does not parse is left out of its parent, as after an import).
+    Keys are old-style (``org/course/run``). Raises whatever loading the course raises.
+    """
+    from django.conf import settings  # pylint: disable=import-outside-toplevel
+    from xmodule.modulestore.xml import XMLModuleStore  # pylint: disable=import-outside-toplevel
+
+    store = XMLModuleStore(
+        data_dir,
+        default_class=_IMPORT_DEFAULT_CLASS,
+        source_dirs=[course_dir],
+        load_error_blocks=False,
+        xblock_mixins=getattr(settings, "XBLOCK_MIXINS", ()),
+        xblock_select=getattr(settings, "XBLOCK_SELECT_FUNCTION", None),
+    )
+    (course_block,) = store.get_courses()
+    return course_block
 
 
 def course_keys_in_modulestore() -> Iterator[CourseLocator]:

@@ -5,7 +5,7 @@ Stand-in for ``xmodule.modulestore.exceptions``: the same exception classes and 
 stand-in modulestore raises.
 """
 
-from virtu_sync_plugin.olx import ItemNotFoundError
+from olx_modulestore import ItemNotFoundError
 
 __all__ = [
     "DuplicateCourseError",

@@ -4,7 +4,7 @@ Stand-in for ``xmodule.modulestore.mixed``: ``MixedModuleStore``, the class of `
 It serves the course exports (OLX) under one directory, its ``olx_root``, set in
 ``settings.MODULESTORE['default']['OPTIONS']['olx_root']``; it is an ``OlxModuleStore`` of
 that directory, so it has the real reading API and block attributes (see
-``virtu_sync_plugin.olx``). Every process that uses the same root sees the same courses: a
+``olx_modulestore``). Every process that uses the same root sees the same courses: a
 Celery worker in another process reads what a test published.
 
 To act like Studio in tests and the demo it can also write:
@@ -27,10 +27,10 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from olx_modulestore import COURSE_KEY_SIDECAR_SUFFIX, OlxModuleStore, load_course_export, pack_export
 from opaque_keys.edx.keys import CourseKey
 from opaque_keys.edx.locator import LibraryLocator
 
-from virtu_sync_plugin.olx import COURSE_KEY_SIDECAR_SUFFIX, OlxModuleStore, load_course_export, pack_export
 from xmodule.modulestore.exceptions import ItemNotFoundError
 
 

@@ -5,6 +5,6 @@ They are the OLX reader's named tuples, with the real fields (``UserPartition``:
 ``description``, ``groups``, ``scheme``, ``parameters``, ``active``; ``Group``: ``id``, ``name``).
 """
 
-from virtu_sync_plugin.olx import Group, UserPartition
+from olx_modulestore import Group, UserPartition
 
 __all__ = ["Group", "UserPartition"]
