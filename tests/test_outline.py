@@ -30,7 +30,8 @@ def sample_outline(studio):
 
 def test_the_sample_course_becomes_the_contract_entities(sample_outline):
     entities = sample_outline.entities
-    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 8, "unit": 13, "assessment": 16}
+    # The experiment's retired vertical is shown to no group: its problem is no assessment.
+    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 8, "unit": 13, "assessment": 15}
     assert entities[SAMPLE_COURSE_ID].data == {
         "title": "Foundations of Mathematics",
         "org": "VirtuX",
@@ -48,7 +49,7 @@ def test_the_sample_course_becomes_the_contract_entities(sample_outline):
             ],
             "cutoffs": {"Pass": 0.5},
         },
-        "other_settings": {},
+        "other_settings": {"examination_level": "JCE", "academic_class": "Form 1"},
     }
     homework = entities[block("sequential", "algebra_homework")]
     assert (homework.parent_id, homework.position) == (block("chapter", "algebra"), 1)
@@ -103,7 +104,8 @@ def test_only_the_published_branch_is_read(sample_outline, studio):
 def test_a_unit_without_display_name_is_titled_by_its_id_and_reported(sample_outline):
     assert sample_outline.entities[block("vertical", "numbers_practice")].data["title"] == "numbers practice"
     assert [(error.code, error.block_id) for error in sample_outline.content_errors] == [
-        ("missing_display_name", block("vertical", "numbers_practice"))
+        ("missing_display_name", block("vertical", "numbers_practice")),
+        ("orphan_experiment_child", block("vertical", "review_retired")),
     ]
 
 
