@@ -38,8 +38,9 @@ from virtu_sync_plugin.models import CourseSyncState, SyncOperation, SyncRun
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SAMPLE_KEY = CourseKey.from_string(SAMPLE_COURSE_ID)
-#: Entities of the sample course: 1 course, 3 topics, 7 subtopics, 11 units, 10 assessments.
-SAMPLE_ENTITIES = 41
+#: Entities of the sample course: 1 course, 3 topics, 8 subtopics, 13 units, 15 assessments (the
+#: experiment's orphan vertical holds a problem that no group sees: no assessment).
+SAMPLE_ENTITIES = 40
 
 
 def warnings_logged(caplog) -> str:
