@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from tests.support.contract_samples import SAMPLE_FIELDS
 from tests.support.outlines import COURSE_ID, apply_independently, block_id, make_outline, node
 from virtu_sync_plugin.core.diff import DEFAULT_DIFF_ENGINE, LevelDiffHandler, diff_outlines
 from virtu_sync_plugin.core.operations import ChangeOperation, OperationType
@@ -69,6 +70,9 @@ def test_first_sync_creates_everything_parents_first_with_full_data():
             "end": None,
             "language": "en",
             "self_paced": False,
+            "description": SAMPLE_FIELDS["course"]["description"],
+            "grading_policy": SAMPLE_FIELDS["course"]["grading_policy"],
+            "other_settings": SAMPLE_FIELDS["course"]["other_settings"],
         },
     }
     assert wire(operations)[1] == {

@@ -28,7 +28,7 @@ from .course_lease import has_pending_request as _has_pending_request
 from .data import ChangeOperation, CourseDrift, CourseOutline, OutOfSyncCourse, SyncResult
 from .export_diff import UnreadableExportError
 from .export_diff import diff_exports as _diff_exports
-from .keys import InvalidCourseKeyError, parse_course_key
+from .keys import InvalidCourseKeyError, LibraryKeyError, parse_course_key
 from .models import CourseSyncState as _CourseSyncState
 from .models import SyncOperation as _SyncOperation
 from .models import SyncRun as _SyncRun
@@ -59,6 +59,7 @@ __all__ = [
     "TRIGGER_RETRY",
     "BackendError",
     "InvalidCourseKeyError",
+    "LibraryKeyError",
     "StateEndpointUnavailableError",
     "UnreadableExportError",
     "build_outline",

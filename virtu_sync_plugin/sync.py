@@ -33,6 +33,7 @@ from .conf import get_sync_settings
 from .core.diff import diff_outlines
 from .core.operations import ChangeOperation, OperationType
 from .core.outline import COURSE, ContentError, CourseOutline, Entity
+from .core.placeholders import resolve_placeholders
 from .core.snapshot import (
     SnapshotFormatError,
     advance_entities,
@@ -94,7 +95,7 @@ def run_requested(course_key: CourseLocator) -> SyncResult:
 def preview_course_sync(course_key: CourseLocator, *, force: bool = False) -> SyncResult:
     """The operations a sync would send now; sends nothing and changes nothing."""
     state = CourseSyncState.objects.filter(course_key=course_key).first()
-    snapshot = _load_snapshot(course_key, state.snapshot if state else "")[0]
+    snapshot = load_snapshot(course_key, state.snapshot if state else "")[0]
     outline = read_outline(course_key)
     if outline is None:
         return SyncResult(str(course_key), SyncStatus.COURSE_NOT_FOUND, error=_NOT_FOUND)
@@ -107,11 +108,13 @@ _NOT_FOUND = "the course is not in the modulestore (deleted, or never published)
 
 def read_outline(course_key: CourseLocator) -> CourseOutline | None:
     """The course's published outline, or ``None`` when the modulestore lacks the course."""
-    course_block = read_published_course(course_key)
-    if course_block is None:
+    course = read_published_course(course_key)
+    if course is None:
         return None
     block_types = get_sync_settings().assessment_block_types
-    return outline_from_course_block(course_block, course_key, assessment_block_types=block_types)
+    return outline_from_course_block(
+        course.block, course_key, assessment_block_types=block_types, description=course.description
+    )
 
 
 def _plan(
@@ -120,18 +123,25 @@ def _plan(
     """
     The operations of a sync.
 
-    A forced one upserts everything, and deletes what is gone from what the backend may
-    hold: the snapshot, plus what abandoned operations of unknown outcome may have created
-    or moved there.
+    A forced one upserts everything it can read, and deletes what is gone from what the
+    backend may hold: the snapshot, plus what abandoned operations of unknown outcome may
+    have created or moved there. What the backend holds of blocks that do not load is
+    left alone (only its place follows its parent's list), like in any sync.
     """
     if not force:
         return diff_outlines(snapshot, outline)
     may_hold = advance_snapshot(snapshot, [op for op in abandoned if op.operation is not OperationType.DELETE])
-    deletes = [op for op in diff_outlines(may_hold, outline) if op.operation is OperationType.DELETE]
-    return diff_outlines(None, outline) + deletes
+    resolution = resolve_placeholders(may_hold, outline)
+    kept = resolution.kept
+    upserts = [op for op in diff_outlines(None, resolution.outline) if op.entity_id not in kept]
+    changes = diff_outlines(may_hold, resolution.outline)
+    moves = [op for op in changes if op.operation is OperationType.UPDATE and op.entity_id in kept]
+    deletes = [op for op in changes if op.operation is OperationType.DELETE]
+    return upserts + moves + deletes
 
 
-def _load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+def load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+    """The stored snapshot (a checkpoint brought up to date), and the problem when it cannot be read."""
     if not stored:
         return empty_snapshot(str(course_key)), ""
     try:
@@ -181,7 +191,7 @@ class _Pass:
             started_at=timezone.now(),
         )
         state = CourseSyncState.objects.get(course_key=course_key)
-        self.snapshot, snapshot_problem = _load_snapshot(course_key, state.snapshot)
+        self.snapshot, snapshot_problem = load_snapshot(course_key, state.snapshot)
         #: The stored snapshot is a checkpoint (operations were replayed on it): rewrite it whole.
         self.snapshot_checkpointed = not snapshot_problem and replay_mark(state.snapshot) is not None
         #: Worth telling the operator, but no failure of this pass.

@@ -63,6 +63,8 @@ def _course_key(course_key_string):
     RequestCache.clear_all_namespaces()
     try:
         return api.parse_course_key(course_key_string)
+    except api.LibraryKeyError:  # a content library: never synced, nothing to report
+        return None
     except api.InvalidCourseKeyError as error:
         log.error("Virtu sync: %s", error)
         return None
