@@ -1,6 +1,6 @@
 .DEFAULT_GOAL := help
 .PHONY: help requirements test test-mysql coverage quality lint imports annotations pii_check check-migrations audit \
-	docs validate demo bench upgrade clean
+	docs validate demo bench upgrade clean mutation
 
 # The Open edX release to test with (README, "Open edX releases"): Python 3.12 and Django 5.2
 # (Verawood, Willow) in .venv by default; `make test PYTHON_VERSION=3.11` (Ulmo) and
@@ -60,6 +60,12 @@ test: requirements ## run the whole test suite
 test-mysql: requirements ## run the tests marked mysql against a throwaway MariaDB server (needs mariadb-server)
 	$(PIP) install --quiet -r requirements/mysql.txt
 	$(PYTHON) scripts/with_mariadb.py -- $(VENV)/bin/pytest -m mysql --ds=tests.mysql_settings --no-cov
+
+# Not in CI: about 20 minutes of one core. Surviving mutants: mutmut results / mutmut show NAME.
+mutation: requirements ## mutation testing (mutmut, [mutmut] in setup.cfg) of core/ and change_processor.py
+	$(PIP) install --quiet -r requirements/mutation.txt
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
+	$(VENV)/bin/mutmut results
 
 coverage: requirements ## run the tests and write the coverage of virtu_sync_plugin to htmlcov/ and coverage.xml
 	$(VENV)/bin/pytest --cov-report=term-missing:skip-covered --cov-report=html --cov-report=xml
@@ -127,7 +133,7 @@ bench: requirements ## measure speed and memory (docs/performance.rst); writes b
 # Compiled in this order because each file may include one compiled before it (tutor.in: -c test.txt),
 # with Python 3.12; then py311.txt and django42.txt with Python 3.11, in its own virtualenv.
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
-upgrade: REQUIREMENTS_TO_COMPILE = $(if $(filter 3.11,$(PYTHON_VERSION)),py311 django42,pip pip-tools base test tutor quality doc dev mysql)
+upgrade: REQUIREMENTS_TO_COMPILE = $(if $(filter 3.11,$(PYTHON_VERSION)),py311 django42,pip pip-tools base test tutor quality doc dev mysql mutation)
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
 	for name in $(REQUIREMENTS_TO_COMPILE); do \
@@ -138,6 +144,6 @@ upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allow
 	$(if $(filter 3.11,$(PYTHON_VERSION)),,$(MAKE) upgrade PYTHON_VERSION=3.11)
 
 clean: ## remove the virtualenv, build artifacts and caches
-	rm -rf .venv .venv-py* .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov
+	rm -rf .venv .venv-py* .tox build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .coverage coverage.xml htmlcov mutants
 	rm -rf docs/_build tutor-contrib-virtu-sync/build tutor-contrib-virtu-sync/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -143,7 +143,10 @@ def _notes(row: dict[str, Any]) -> str:
             f"{details['blocks_per_second']:,.0f} blocks/s"
         )
     if section == "diff":
-        return f"{details['operations']} op; {details['entities_per_second']:,.0f} entities/s"
+        return (
+            f"{details['operations']} op; {details['entities_per_second']:,.0f} entities/s; "
+            f"DeepDiff {_value(details['deepdiff_median'], 's')} ({_ratio(details['deepdiff_ratio'])})"
+        )
     if section == "snapshot":
         if "bytes" in details:
             return f"{details['bytes']:,} B for {details['entities']:,} entities"
@@ -211,7 +214,7 @@ def render_rst(rows: list[dict[str, Any]]) -> str:
     """The results as reStructuredText list tables, one per section (lines short enough for doc8)."""
     titles = {
         "build_outline": "build_outline (modulestore read + outline)",
-        "diff": "Diff (api.diff_outlines) against DeepDiff",
+        "diff": "Diff (api.diff_outlines) against a flat dict compared key by key, and DeepDiff",
         "snapshot": "Snapshot",
         "end to end": "End to end: a re-publish synced through HTTP, against the full dump",
         "throughput": "Delivery throughput: first sync of a 50k-block course",

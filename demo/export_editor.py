@@ -6,6 +6,8 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from olx_modulestore import LOAD_ERROR_ATTRIBUTE
+
 
 class ExportEditor:
     """A working copy of an OLX export with Studio-like edits (on blocks that have their own file)."""
@@ -23,6 +25,13 @@ class ExportEditor:
         path = self._file(block_type, url_name)
         tree = ET.parse(path)
         tree.getroot().set(name, value)
+        tree.write(path, encoding="utf-8")
+
+    def remove_attribute(self, block_type: str, url_name: str, name: str) -> None:
+        """Unset a field of a block (it takes its default again)."""
+        path = self._file(block_type, url_name)
+        tree = ET.parse(path)
+        tree.getroot().attrib.pop(name, None)
         tree.write(path, encoding="utf-8")
 
     def move(self, block_type: str, url_name: str, parent_type: str, parent_url: str, index: int | None = None) -> None:
@@ -51,6 +60,21 @@ class ExportEditor:
     def add_child(self, parent_type: str, parent_url: str, xml: str, index: int | None = None) -> None:
         """Add an inline child block under a parent."""
         self._insert(parent_type, parent_url, ET.fromstring(xml), index)
+
+    def break_block(self, block_type: str, url_name: str, message: str = "the XBlock failed to load") -> None:
+        """
+        Make a block fail to load, as after an XBlock upgrade that breaks its class.
+
+        The stand-in modulestore then gives an error block in its place (see stand_ins/README.rst).
+        """
+        self.set_attribute(block_type, url_name, LOAD_ERROR_ATTRIBUTE, message)
+
+    def repair_block(self, block_type: str, url_name: str) -> None:
+        """Let a block broken by :meth:`break_block` load again."""
+        path = self._file(block_type, url_name)
+        tree = ET.parse(path)
+        tree.getroot().attrib.pop(LOAD_ERROR_ATTRIBUTE, None)
+        tree.write(path, encoding="utf-8")
 
     def _file(self, block_type: str, url_name: str) -> Path:
         if block_type == "course":

@@ -95,7 +95,19 @@ class Demo:
         print("\n4. Studio publishes again without a change: nothing is sent.")
         self.publish(editor.path)
 
-        for number, export in enumerate(other_courses, start=5):
+        print(
+            "\n5. An XBlock upgrade breaks a problem (Studio loads an error block in its place) and the\n"
+            "   author renames its unit: the rename is sent; the problem is kept on the backend as it was."
+        )
+        editor.set_attribute("problem", "fraction_sum", "x-stand-in-load-error", "ImportError after an upgrade")
+        editor.rename("vertical", "hw_fractions", "Fractions homework")
+        self.publish(editor.path)
+
+        print("\n6. The problem loads again: nothing to send, the backend already holds it.")
+        editor.remove_attribute("problem", "fraction_sum", "x-stand-in-load-error")
+        self.publish(editor.path)
+
+        for number, export in enumerate(other_courses, start=7):
             print(f"\n{number}. Studio publishes {export}.")
             self.publish(export)
         return self.report()
@@ -170,7 +182,11 @@ def describe(operation: dict) -> str:
         entity = operation["entity_id"]
     details = []
     if operation["operation"] == "create":
-        details.append(repr(operation["data"]["title"]))
+        data = operation["data"]
+        details.append(repr(data["title"]))
+        if operation["entity_type"] == "assessment":
+            details.append(f"points={data['points']!r}")
+            details += [_selection_text(element) for element in data["selection"]]
     elif operation["operation"] == "update":
         details += [f"{name}={value!r}" for name, value in operation["data"].items()]
         if "parent_id" in operation:
@@ -178,6 +194,16 @@ def describe(operation: dict) -> str:
         if "position" in operation:
             details.append(f"position={operation['position']}")
     return f"{operation['operation']:<7} {operation['entity_type']:<10} {entity:<40} {' '.join(details)}".rstrip()
+
+
+def _selection_text(element: dict) -> str:
+    """A selection element in words: how learners get to see the assessment."""
+    container = element["container_id"].rpartition("+block@")[2]
+    if element["kind"] == "random":
+        return f"(random {element['count']} of {container})"
+    if element["kind"] == "group":
+        return f"(group {element['group_name'] or element['group_id']} of {container})"
+    return f"(conditional {container})"
 
 
 if __name__ == "__main__":

@@ -72,6 +72,64 @@ BLOCK_ID = ValueRule(
     lambda value: isinstance(value, str) and BLOCK_KEY.fullmatch(value) is not None,
 )
 NULL = ValueRule("null", lambda value: value is None)
+JSON_OBJECT = ValueRule("an object", lambda value: isinstance(value, dict))
+
+_GRADER_RULES = {
+    "type": OPTIONAL_TEXT,
+    "short_label": OPTIONAL_TEXT,
+    "min_count": OPTIONAL_NUMBER,
+    "drop_count": OPTIONAL_NUMBER,
+    "weight": OPTIONAL_NUMBER,
+}
+
+
+def _is_grader(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.keys() == _GRADER_RULES.keys()
+        and all(rule.accepts(value[name]) for name, rule in _GRADER_RULES.items())
+    )
+
+
+def _is_grading_policy(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict)
+        and value.keys() == {"graders", "cutoffs"}
+        and isinstance(value["graders"], list)
+        and all(_is_grader(grader) for grader in value["graders"])
+        and isinstance(value["cutoffs"], dict)
+        and all(_is_number(cutoff) for cutoff in value["cutoffs"].values())
+    )
+
+
+#: The keys of each kind of ``selection`` element, with the rules of their values.
+_SELECTION_KINDS: Mapping[str, Mapping[str, ValueRule]] = {
+    "random": {"count": ValueRule("an integer or null", lambda value: value is None or _is_integer(value))},
+    "group": {"group_id": TEXT, "group_name": OPTIONAL_TEXT},
+    "conditional": {},
+}
+
+
+def _is_selection_element(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    rules = _SELECTION_KINDS.get(value.get("kind")) if isinstance(value.get("kind"), str) else None
+    return (
+        rules is not None
+        and value.keys() == {"kind", "container_id", *rules}
+        and BLOCK_ID.accepts(value["container_id"])
+        and all(rule.accepts(value[name]) for name, rule in rules.items())
+    )
+
+
+GRADING_POLICY = ValueRule(
+    "null or {graders: [{type, short_label, min_count, drop_count, weight}], cutoffs: {grade: number}}",
+    _is_grading_policy,
+)
+SELECTION = ValueRule(
+    "a list of {kind: random|group|conditional, container_id, ...}",
+    lambda value: isinstance(value, list) and all(_is_selection_element(element) for element in value),
+)
 
 COURSE = "course"
 # In tree order: each type's parent type comes before it.
@@ -85,6 +143,9 @@ ENTITY_FIELDS: Mapping[str, Mapping[str, ValueRule]] = {
         "end": OPTIONAL_UTC_DATETIME,
         "language": OPTIONAL_TEXT,
         "self_paced": FLAG,
+        "description": OPTIONAL_TEXT,
+        "grading_policy": GRADING_POLICY,
+        "other_settings": JSON_OBJECT,
     },
     "topic": {
         "title": TEXT,
@@ -102,7 +163,14 @@ ENTITY_FIELDS: Mapping[str, Mapping[str, ValueRule]] = {
         "hide_from_toc": FLAG,
     },
     "unit": {"title": TEXT, "visible_to_staff_only": FLAG},
-    "assessment": {"title": TEXT, "block_type": TEXT, "weight": OPTIONAL_NUMBER, "graded": FLAG},
+    "assessment": {
+        "title": TEXT,
+        "block_type": TEXT,
+        "weight": OPTIONAL_NUMBER,
+        "graded": FLAG,
+        "points": OPTIONAL_NUMBER,
+        "selection": SELECTION,
+    },
 }
 ENTITY_TYPES = tuple(ENTITY_FIELDS)
 PARENT_TYPE: Mapping[str, str | None] = {

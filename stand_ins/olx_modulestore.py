@@ -42,6 +42,17 @@ What reads return, as in Studio after an OLX import into split:
   openassessment, drag-and-drop-v2, lti); a block's only parent is the one under which it
   first appears in a depth-first walk from the course.
 
+- What the platform computes from the fields is computed as its classes do: ``has_score``,
+  ``max_score()``, ``max_count``, ``group_id_to_child``, ``user_partitions``,
+  ``grading_policy`` (from ``policies/<run>/grading_policy.json``), ``other_course_settings``;
+  ``about/<name>.html`` files are ``about`` items served by ``get_item``.
+- Content that does not load fails as in split: a block marked to fail (the attribute
+  ``x-stand-in-load-error``, or :meth:`OlxCourseBuilder.break_block`) is an
+  :class:`ErrorBlock` (type ``error``, a new block id) in its parent's ``get_children()``; a
+  disabled XBlock type is a :class:`HiddenBlock`; a dangling child reference is skipped by
+  ``get_children()`` and makes ``subtree_edited_on`` raise :class:`ItemNotFoundError`.
+  ``stand_ins/README.rst`` lists each remaining difference from edx-platform.
+
 OLX rules follow ``xmodule/modulestore/xml.py`` and ``xml_block.py``: a pointer tag (no
 children, no text, its only attribute ``url_name``) loads ``<tag>/<url_name>.xml``; any other
 element is the block itself, its id taken from ``url_name``, ``slug``, ``name`` or
@@ -49,8 +60,8 @@ element is the block itself, its id taken from ``url_name``, ``slug``, ``name`` 
 the hash is not byte-identical to lxml's). An element with ``xblock-family`` is always inline,
 as pure XBlocks export themselves. Only container types have block children; the inner XML of
 other blocks is content. Odd content never stops a load: a child whose file is missing or
-malformed stays in its parent's ``children`` and is dropped, with a warning, by
-``get_children()``, as ``XModuleMixin.get_child`` drops children that fail to load.
+malformed stays in its parent's ``children`` (a dangling reference) and is dropped, with a
+warning, by ``get_children()``, as ``XModuleMixin.get_child`` drops children that are not found.
 """
 
 from __future__ import annotations
@@ -89,6 +100,7 @@ __all__ = [
     "Group",
     "HiddenBlock",
     "ItemNotFoundError",
+    "LOAD_ERROR_ATTRIBUTE",
     "PUBLISHED_BRANCH",
     "PUBLISHED_ONLY",
     "BlockKey",
@@ -439,7 +451,7 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "invitation_only": _Field(_to_bool, False),
         "entrance_exam_enabled": _Field(_to_bool, False),
         "entrance_exam_id": _Field(_to_string),
-        "grading_policy": _Field(_to_grading_policy, {}),
+        "grading_policy": _Field(_to_grading_policy, DEFAULT_GRADING_POLICY),
         "other_course_settings": _Field(_to_dict, {}),
     },
     "chapter": {"highlights": _Field(_to_list, [])},
@@ -472,6 +484,12 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "display_name": _Field(_to_string, "Randomized Content Block"),
         "max_count": _Field(_to_int, 1),
     },
+    "staffgradedxblock": {"display_name": _Field(_to_string, "Staff Graded Points"), "weight": _Field(_to_float, 1.0)},
+    "edx_sga": {
+        "display_name": _Field(_to_string, "Staff Graded Assignment"),
+        "weight": _Field(_to_float),
+        "points": _Field(_to_int, 100),
+    },
     "itembank": {"display_name": _Field(_to_string, "Problem Bank"), "max_count": _Field(_to_int, 1)},
     "split_test": {
         "display_name": _Field(_to_string, "Content Experiment"),
@@ -480,7 +498,7 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
     },
 }
 # Types whose class sets ``has_score = True`` (LTI's is a field, above).
-_SCORED_TYPES = frozenset({"problem", "openassessment", "drag-and-drop-v2"})
+_SCORED_TYPES = frozenset({"problem", "openassessment", "drag-and-drop-v2", "staffgradedxblock", "edx_sga"})
 # Types whose class has a ``data`` field (``String``/``XMLString``, Scope.content), and its default.
 _DATA_DEFAULTS = {"problem": "<problem></problem>", "about": ""}
 # Types whose XML (the element itself) is kept as the block's content: what max_score() reads.
@@ -1485,7 +1503,8 @@ class OlxBlock:
 
         Problems: the number of response fields, as capa counts them (see :func:`capa_max_score`);
         ORA: the sum of each criterion's best option; drag and drop: 1; LTI: ``weight`` when
-        ``has_score``, else None. Raises what the platform's computation raises on bad content.
+        ``has_score``, else None; staffgradedxblock: ``weight``; edx_sga: ``points``. Raises what
+        the platform's computation raises on bad content.
         """
         max_score = _MAX_SCORES.get(self.category)
         return None if max_score is None else max_score(self)
@@ -1781,6 +1800,8 @@ _MAX_SCORES: dict[str, Callable[[OlxBlock], Any]] = {
     "drag-and-drop-v2": lambda block: 1,
     "lti": _lti_max_score,
     "lti_consumer": _lti_max_score,
+    "staffgradedxblock": lambda block: block.weight,  # StaffGradedXBlock.max_score
+    "edx_sga": lambda block: block.points,  # StaffGradedAssignmentXBlock.max_score
 }
 
 

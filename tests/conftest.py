@@ -34,9 +34,9 @@ def plugin_receivers():
 
 
 def require_demo_course() -> Path:
-    """The demo course export, or skip when ``../shared/olx`` is not beside the checkout."""
+    """The demo course export; a test that needs it fails when ``../shared/olx`` is not beside the checkout."""
     if not (DEMO_COURSE / "course.xml").exists():
-        pytest.skip("the demo course is not at ../shared/olx/openedx-demo-course")
+        pytest.fail(f"the demo course is not at {DEMO_COURSE} (../shared/olx beside the checkout)")
     return DEMO_COURSE
 
 

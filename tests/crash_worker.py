@@ -9,12 +9,14 @@ Crash points (the hooks wrap plugin functions in this process only):
 - ``after_apply``: the backend applied the first batch; its answer is never recorded;
 - ``snapshot_write``: inside the transaction that records the first batch's results and
   writes the snapshot;
-- ``second_batch``: the first batch is settled, the second is about to go out.
+- ``second_batch``: the first batch is settled, the second is about to go out;
+- ``slow_read``: the outline read never ends (the test kills the worker during it).
 """
 
 import os
 import signal
 import sys
+import time
 
 import django
 
@@ -24,7 +26,12 @@ def die() -> None:
 
 
 def install_crash_hook(point: str) -> None:
+    from xmodule.modulestore.mixed import MixedModuleStore
+
     from virtu_sync_plugin import backend_client, sync
+
+    if point == "slow_read":
+        MixedModuleStore.get_course = lambda *args, **kwargs: time.sleep(3600)
 
     send_batch = backend_client.BackendClient.send_batch
     snapshot_to_json = sync.snapshot_to_json

@@ -38,8 +38,9 @@ from virtu_sync_plugin.models import CourseSyncState, SyncOperation, SyncRun
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SAMPLE_KEY = CourseKey.from_string(SAMPLE_COURSE_ID)
-#: Entities of the sample course: 1 course, 3 topics, 7 subtopics, 11 units, 10 assessments.
-SAMPLE_ENTITIES = 32
+#: Entities of the sample course: 1 course, 3 topics, 8 subtopics, 13 units, 15 assessments (the
+#: experiment's orphan vertical holds a problem that no group sees: no assessment).
+SAMPLE_ENTITIES = 40
 
 
 def warnings_logged(caplog) -> str:
@@ -63,8 +64,6 @@ def assert_sample_syncs_after(studio, backend):
 
 BAD_KEYS = [
     "not a key",
-    "library-v1:VirtuX+Lib",
-    "lib:VirtuX:lib1",
     "ccx-v1:VirtuX+MATH101+2026+ccx@3",
     "VirtuX/MATH101/2026",
     "course-v1:VirtuX+MATH101",
@@ -105,7 +104,6 @@ def test_course_deleted_with_a_bad_key_is_logged_never_raises_and_deletes_nothin
         "not a key",
         "course-v1:VirtuX+MATH101",
         42,
-        LibraryLocator("VirtuX", "Lib"),
         CCXLocator.from_string("ccx-v1:VirtuX+MATH101+2026+ccx@3"),
         CourseKey.from_string("VirtuX/MATH101/2026"),
     ],
@@ -143,6 +141,27 @@ def test_the_tasks_called_with_a_bad_course_key_log_it_and_record_nothing(
     task.delay(bad_key)  # eager, as a worker would run it
 
     assert "Virtu sync: " in caplog.text and "course key" in caplog.text
+    assert not CourseSyncState.objects.exists() and not SyncRun.objects.exists()
+    assert backend.requests() == []
+    assert_sample_syncs_after(studio, backend)
+
+
+#: Studio signals content libraries like courses (contract revision 2): ignored quietly.
+LIBRARY_KEYS = ["library-v1:VirtuX+Lib", "lib:VirtuX:lib1", LibraryLocator("VirtuX", "Lib")]
+
+
+@pytest.mark.parametrize("library_key", LIBRARY_KEYS, ids=repr)
+def test_library_keys_are_ignored_quietly_by_receivers_and_tasks(studio, backend, sync_switch_on, caplog, library_key):
+    caplog.set_level(logging.INFO)
+    with transaction.atomic():
+        SignalHandler(MixedModuleStore).course_published.send(sender=MixedModuleStore, course_key=library_key)
+        SignalHandler(MixedModuleStore).course_deleted.send(sender=MixedModuleStore, course_key=library_key)
+        for signal in (COURSE_IMPORT_COMPLETED, COURSE_RERUN_COMPLETED):
+            signal.send_event(course=CourseData(course_key=library_key))
+    tasks.sync_course.delay(str(library_key))
+    tasks.delete_course.delay(str(library_key))
+
+    assert not [r for r in caplog.records if r.name.startswith("virtu_sync") and r.levelno > logging.INFO]
     assert not CourseSyncState.objects.exists() and not SyncRun.objects.exists()
     assert backend.requests() == []
     assert_sample_syncs_after(studio, backend)
@@ -362,6 +381,8 @@ def test_odd_content_reaches_the_backend_exactly_and_is_reported(studio, backend
         "block_type": "problem",
         "weight": 1e308,
         "graded": False,
+        "points": 1e308,  # its weight: set, so the platform grades out of it
+        "selection": [],
     }
     # Duplicates counted once where they first appear; positions over the kept siblings.
     seq1 = backend.tree(ODD_KEY)[odd_block("sequential", "seq1")]
@@ -514,7 +535,7 @@ def test_413_splits_the_batch_and_sends_the_halves(published, backend):
 
     assert result.status is SyncStatus.SYNCED
     sizes = [len(json.loads(request.body)["operations"]) for request in backend.requests()]
-    assert sizes == [SAMPLE_ENTITIES, SAMPLE_ENTITIES // 2, SAMPLE_ENTITIES // 2]
+    assert sizes == [SAMPLE_ENTITIES, SAMPLE_ENTITIES // 2, SAMPLE_ENTITIES - SAMPLE_ENTITIES // 2]
     assert len({request.headers["idempotency-key"] for request in backend.requests()}) == 3
     assert_in_sync(backend)
 

@@ -122,6 +122,15 @@ def test_sync_settings_are_frozen():
         ({"VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": ["problem", 3]}, "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES"),
         ({"VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": ["problem", ""]}, "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES"),
         ({"VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": None}, "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES"),
+        ({"VIRTU_SYNC_RETRY_FOR": -1}, "VIRTU_SYNC_RETRY_FOR must be a number of seconds >= 0"),
+        ({"VIRTU_SYNC_RETRY_FOR": "7 days"}, "VIRTU_SYNC_RETRY_FOR"),
+        ({"VIRTU_SYNC_RETRY_FOR": True}, "VIRTU_SYNC_RETRY_FOR"),
+        ({"VIRTU_SYNC_RETRY_DELAYS": 60}, "VIRTU_SYNC_RETRY_DELAYS must be a pair of seconds"),
+        ({"VIRTU_SYNC_RETRY_DELAYS": (600, 60)}, "VIRTU_SYNC_RETRY_DELAYS"),
+        ({"VIRTU_SYNC_RETRY_DELAYS": (60, 7200)}, "at most 3600 (the broker's visibility timeout)"),
+        ({"VIRTU_SYNC_RETRY_DELAYS": (0, 60)}, "VIRTU_SYNC_RETRY_DELAYS"),
+        ({"VIRTU_SYNC_LEASE_SECONDS": 0}, "VIRTU_SYNC_LEASE_SECONDS must be a positive number of seconds"),
+        ({"VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS": "1h"}, "VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS"),
     ],
 )
 def test_settings_problems_names_the_problem(overrides, expected):
@@ -144,6 +153,10 @@ def test_settings_problems_names_the_problem(overrides, expected):
         {"VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": []},
         {"VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": ("problem",)},
         {"VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": {"problem", "my_scored_xblock"}},
+        {"VIRTU_SYNC_RETRY_FOR": 0},
+        {"VIRTU_SYNC_RETRY_FOR": 3600.5},
+        {"VIRTU_SYNC_RETRY_DELAYS": [1, 3600]},
+        {"VIRTU_SYNC_LEASE_SECONDS": 3},
     ],
 )
 def test_settings_problems_accepts_valid_settings(overrides):

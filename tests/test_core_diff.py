@@ -6,10 +6,19 @@ import itertools
 
 import pytest
 
+from tests.support.contract_samples import SAMPLE_FIELDS
 from tests.support.outlines import COURSE_ID, apply_independently, block_id, make_outline, node
 from virtu_sync_plugin.core.diff import DEFAULT_DIFF_ENGINE, LevelDiffHandler, diff_outlines
 from virtu_sync_plugin.core.operations import ChangeOperation, OperationType
-from virtu_sync_plugin.core.outline import COURSE, TOPIC, CourseOutline, Entity, define_entity_type
+from virtu_sync_plugin.core.outline import (
+    COURSE,
+    ENTITY_TYPES,
+    TOPIC,
+    CourseOutline,
+    Entity,
+    EntityType,
+    define_entity_type,
+)
 
 
 def wire(operations):
@@ -61,6 +70,9 @@ def test_first_sync_creates_everything_parents_first_with_full_data():
             "end": None,
             "language": "en",
             "self_paced": False,
+            "description": SAMPLE_FIELDS["course"]["description"],
+            "grading_policy": SAMPLE_FIELDS["course"]["grading_policy"],
+            "other_settings": SAMPLE_FIELDS["course"]["other_settings"],
         },
     }
     assert wire(operations)[1] == {
@@ -328,7 +340,9 @@ def test_entity_with_wrong_fields_is_refused():
         Entity.from_data(COURSE, COURSE_ID, None, None, {"title": "x"})
 
 
-def test_a_new_level_is_one_handler_registered_without_touching_the_others():
+def test_a_new_level_is_one_handler_registered_without_touching_the_others(monkeypatch):
+    # Registered for this test only: the registry is global (other tests read "video" as unknown).
+    monkeypatch.setitem(ENTITY_TYPES, "video", EntityType("video", ("title", "duration")))
     video = define_entity_type("video", ("title", "duration"))
 
     class VideoDiffHandler(LevelDiffHandler):
@@ -358,3 +372,35 @@ def test_a_new_level_is_one_handler_registered_without_touching_the_others():
 def test_each_entity_type_has_exactly_one_handler():
     with pytest.raises(ValueError, match="exactly one handler"):
         DEFAULT_DIFF_ENGINE.with_handler(DEFAULT_DIFF_ENGINE.chain[1])
+
+
+def test_every_operation_has_its_own_id():
+    new = make_outline(node("topic", "geometry", title="Shapes"), node("topic", "calculus"))
+    old = make_outline(node("topic", "algebra"), node("topic", "geometry"))
+    operations = diff_outlines(old, new)
+    assert {op.operation for op in operations} == set(OperationType)
+    ids = [op.operation_id for op in operations]
+    assert all(isinstance(operation_id, str) and operation_id for operation_id in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_an_entity_type_without_a_handler_is_refused_even_when_unchanged(monkeypatch):
+    monkeypatch.setitem(ENTITY_TYPES, "video", EntityType("video", ("title",)))
+    video = define_entity_type("video", ("title",))
+    video_id = block_id("unit", "linear").replace("type@vertical", "type@video")
+    entities = dict(BASE.entities)
+    entities[video_id] = Entity.from_data(video, video_id, block_id("unit", "linear"), 0, {"title": "Intro"})
+    outline = CourseOutline(COURSE_ID, entities)
+    with pytest.raises(ValueError, match="no diff handler for entity type 'video'"):
+        diff_outlines(outline, CourseOutline(COURSE_ID, dict(entities)))
+
+
+def test_an_entity_type_is_registered_once_by_name():
+    try:
+        podcast = define_entity_type("podcast", ("title",))
+        assert ENTITY_TYPES["podcast"] is podcast
+        assert define_entity_type("podcast", ("title",)) is podcast
+        with pytest.raises(ValueError, match=r"entity type 'podcast' is already defined with fields \('title',\)"):
+            define_entity_type("podcast", ("title", "duration"))
+    finally:
+        ENTITY_TYPES.pop("podcast", None)  # the registry is global

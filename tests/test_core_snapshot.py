@@ -57,9 +57,9 @@ def test_json_form_is_versioned_compact_and_round_trips():
     text = snapshot_to_json(OUTLINE)
     document = json.loads(text)
     assert document["format"] == "virtu-sync-snapshot" and document["version"] == 1
-    assert " " not in text.replace("Triangles ∆ 🙂", "")
+    assert text == json.dumps(document, ensure_ascii=False, separators=(",", ":"))  # compact
     assert "🙂" in text  # not escaped
-    assert "block-v1:" not in text  # ids are stored without the shared course prefix
+    assert not any(row[1].startswith("block-v1:") for row in document["rows"])  # ids without the course prefix
     assert snapshot_from_json(text).tree() == OUTLINE.tree()
     assert snapshot_from_json(text.encode()).tree() == OUTLINE.tree()
 
@@ -113,3 +113,60 @@ def test_without_subtrees_drops_what_the_backend_lacks():
         block_id("unit", "linear"),
         block_id("assessment", "q1"),
     }
+
+
+def test_updates_and_moves_advance_the_snapshot_field_by_field():
+    equations = node("subtopic", "equations", node("unit", "linear", node("assessment", "q1", title="Q1, renamed")))
+    new = make_outline(
+        node("topic", "geometry", node("subtopic", "triangles", title="Triangles ∆ 🙂"), equations, title="Shapes"),
+        node("topic", "algebra"),
+    )
+    operations = diff_outlines(OUTLINE, new)
+    assert {op.operation for op in operations} == {OperationType.UPDATE}
+
+    snapshot = advance_snapshot(OUTLINE, operations)
+
+    assert snapshot.entities == new.entities  # types, ids, parents, positions and every field
+    assert snapshot_from_json(snapshot_to_json(snapshot)).entities == new.entities
+    assert OUTLINE.entities[block_id("topic", "algebra")].position == 0  # the snapshot advanced is left as it was
+
+
+def test_every_snapshot_keeps_its_course_id():
+    assert empty_snapshot(COURSE_ID).course_id == COURSE_ID
+    assert advance_snapshot(OUTLINE, []).course_id == COURSE_ID
+    assert without_subtrees(OUTLINE, []).course_id == COURSE_ID
+    assert snapshot_from_json(snapshot_to_json(OUTLINE)).course_id == COURSE_ID
+
+
+def test_json_is_utf_8_text_not_escapes():
+    assert "Triangles ∆ 🙂" in snapshot_to_json(OUTLINE)
+
+
+def test_creates_and_updates_after_deletes_are_still_applied():
+    new = make_outline(node("topic", "geometry", title="Shapes"), node("topic", "calculus"))
+    operations = diff_outlines(OUTLINE, new)
+    deletes_first = sorted(operations, key=lambda op: op.operation is not OperationType.DELETE)
+
+    snapshot = advance_snapshot(OUTLINE, deletes_first)
+
+    assert snapshot.entities == new.entities
+
+
+def test_a_snapshot_stored_children_first_reads_back_whole():
+    reversed_order = CourseOutline(COURSE_ID, dict(reversed(list(OUTLINE.entities.items()))))
+    assert snapshot_from_json(snapshot_to_json(reversed_order)).entities == OUTLINE.entities
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            {"format": "virtu-sync-snapshot", "version": 99},
+            "format 'virtu-sync-snapshot' version 99",
+        ),
+        ({"format": "other", "version": 1}, "unsupported snapshot format 'other' version 1"),
+    ],
+)
+def test_an_unknown_snapshot_format_or_version_is_named(document, message):
+    with pytest.raises(SnapshotFormatError, match=message):
+        snapshot_from_json(json.dumps(document))

@@ -88,3 +88,93 @@ def test_a_request_that_arrives_during_a_pass_keeps_the_lease_for_one_more(db):
     assert follow_up.force and not api.has_pending_sync(SAMPLE_COURSE_ID)
     assert course_lease.finish_pass(KEY, owner, follow_up)
     assert CourseSyncState.objects.get().force_requested is False
+
+
+def slow_reads(monkeypatch, seconds):
+    """Studio's modulestore, its course reads taking ``seconds`` (a big course on a loaded MongoDB)."""
+    from xmodule.modulestore.mixed import MixedModuleStore
+
+    get_course = MixedModuleStore.get_course
+
+    def slow_get_course(self, *args, **kwargs):
+        time.sleep(seconds)
+        return get_course(self, *args, **kwargs)
+
+    monkeypatch.setattr(MixedModuleStore, "get_course", slow_get_course)
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_modulestore_read_slower_than_the_lease_keeps_the_lease(studio, backend, settings, monkeypatch):
+    settings.VIRTU_SYNC_LEASE_SECONDS = 1.5
+    studio.publish_export(SAMPLE_COURSE)  # switch off: nothing synced yet
+    slow_reads(monkeypatch, 4)  # the outline read lasts more than twice the lease
+    results = [None]
+    first = threading.Thread(target=in_thread, args=(lambda: api.sync_course(SAMPLE_COURSE_ID), results, 0))
+    first.start()
+    wait_until(SyncRun.objects.exists, 10, "the first pass to start")
+    holder = CourseSyncState.objects.get().lock_owner
+    time.sleep(2.5)  # the lease it took at the start has run out by now: only renewals keep it
+
+    assert CourseSyncState.objects.get().lock_expires_at > timezone.now()
+    assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.QUEUED, "a second pass started"
+    assert CourseSyncState.objects.get().lock_owner == holder
+    first.join(timeout=60)
+
+    runs = list(SyncRun.objects.order_by("started_at"))
+    assert len(runs) == 2, "the queued request ran as one more pass of the holder"
+    assert runs[0].finished_at <= runs[1].started_at
+    assert results[0].status is SyncStatus.UNCHANGED
+    assert backend.tree(SAMPLE_COURSE_ID) == api.build_outline(SAMPLE_COURSE_ID).tree()
+    assert max(backend.effects().values()) == 1
+
+
+def test_a_worker_killed_during_a_slow_read_is_still_taken_over(studio, backend, settings):
+    import os
+    import signal
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    lease = 2.0
+    settings.VIRTU_SYNC_LEASE_SECONDS = lease
+    studio.publish_export(SAMPLE_COURSE)
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+        "PYTHONPATH": str(REPO_ROOT),
+        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
+        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
+        "VIRTU_TEST_BACKEND_URL": backend.url,
+        "VIRTU_TEST_BROKER_URL": "memory://",
+        "VIRTU_TEST_LEASE_SECONDS": str(lease),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.crash_worker", SAMPLE_COURSE_ID, "slow_read"], cwd=REPO_ROOT, env=environment
+    )
+    try:
+        wait_until(SyncRun.objects.exists, 60, "the worker's pass to start")
+        time.sleep(lease * 2)  # the worker is still reading, well past the lease it took
+        assert worker.poll() is None
+        assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.QUEUED, "a second pass started"
+        assert SyncRun.objects.count() == 1
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+
+    # As if it had run on another host (where its death cannot be seen): only the lease's end frees the course.
+    state = CourseSyncState.objects.get()
+    CourseSyncState.objects.update(lock_owner="other-host" + state.lock_owner[state.lock_owner.index(":") :])
+    assert api.sync_course(SAMPLE_COURSE_ID).status is SyncStatus.QUEUED
+    assert state.lock_expires_at <= timezone.now() + timedelta(seconds=lease), "renewed only while it lived"
+    wait_until(lambda: timezone.now() > state.lock_expires_at, lease + 5, "the dead worker's lease to run out")
+
+    result = api.sync_course(SAMPLE_COURSE_ID)
+    assert result.status is SyncStatus.SYNCED, result.error
+    assert backend.tree(SAMPLE_COURSE_ID) == api.build_outline(SAMPLE_COURSE_ID).tree()
+    assert CourseSyncState.objects.get().lock_owner == ""

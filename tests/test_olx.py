@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,10 @@ from olx_modulestore import (
     DRAFT_PREFERRED,
     PUBLISHED_BRANCH,
     PUBLISHED_ONLY,
+    BlockKey,
+    ErrorBlock,
+    HiddenBlock,
+    ItemNotFoundError,
     OlxCourseBuilder,
     OlxError,
     OlxModuleStore,
@@ -30,13 +35,13 @@ from olx_modulestore import (
 from opaque_keys.edx.keys import CourseKey
 from opaque_keys.edx.locator import CourseLocator
 
+from tests.conftest import require_demo_course
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_COURSE = REPO_ROOT.parent / "shared" / "olx" / "openedx-demo-course"
 DEMO_KEY = CourseKey.from_string("course-v1:OpenedX+DemoX+DemoCourse")
 SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 SAMPLE_KEY = CourseKey.from_string("course-v1:VirtuX+MATH101+2026")
-
-needs_demo = pytest.mark.skipif(not DEMO_COURSE.is_dir(), reason=f"the demo course export is not at {DEMO_COURSE}")
 
 
 def utc(*args: int) -> datetime:
@@ -108,12 +113,9 @@ def make_tarball(path: Path, members: dict[str, bytes | None], *, links: dict[st
 
 @pytest.fixture(scope="module")
 def demo_store():
-    if not DEMO_COURSE.is_dir():
-        pytest.skip(f"the demo course export is not at {DEMO_COURSE}")
-    return OlxModuleStore([load_course_export(DEMO_COURSE)])
+    return OlxModuleStore([load_course_export(require_demo_course())])
 
 
-@needs_demo
 def test_demo_course_has_the_published_structure(demo_store):
     course = published_course(demo_store, DEMO_KEY)
 
@@ -124,7 +126,6 @@ def test_demo_course_has_the_published_structure(demo_store):
     assert problem_parents == {"vertical": 23, "library_content": 6}
 
 
-@needs_demo
 def test_demo_course_titles_dates_and_settings(demo_store):
     course = published_course(demo_store, DEMO_KEY)
 
@@ -141,7 +142,6 @@ def test_demo_course_titles_dates_and_settings(demo_store):
     assert len(set(chapter_titles)) == 6
 
 
-@needs_demo
 def test_demo_course_inherits_settings_from_ancestors(demo_store):
     course = published_course(demo_store, DEMO_KEY)
     graded = [block for block in walk(course) if block.category == "sequential" and block.graded]
@@ -160,7 +160,6 @@ def test_demo_course_inherits_settings_from_ancestors(demo_store):
                 assert block.format is None  # format is not inherited
 
 
-@needs_demo
 def test_demo_children_carry_branch_and_version_and_normalise(demo_store):
     course = published_course(demo_store, DEMO_KEY)
     chapter = course.get_children()[0]
@@ -179,7 +178,6 @@ def test_demo_children_carry_branch_and_version_and_normalise(demo_store):
     assert chapter.get_parent().location.for_branch(None) == course.location
 
 
-@needs_demo
 def test_demo_course_reads_the_same_from_a_tarball_with_a_top_level_folder(demo_store, tmp_path):
     tarball = tmp_path / "demo.tar.gz"
     with tarfile.open(tarball, "w:gz") as archive:
@@ -205,7 +203,7 @@ def test_sample_course_published_branch_ignores_drafts(sample_store):
 
     blocks = list(walk(course))
     assert course.id == SAMPLE_KEY
-    assert len(blocks) == 40
+    assert len(blocks) == 54
     assert "numbers_extra" not in {block.url_name for block in blocks}
     assert {block.location.branch for block in blocks[1:]} == {PUBLISHED_BRANCH}
 
@@ -220,16 +218,16 @@ def test_sample_course_draft_branch_shows_the_draft_unit(sample_store):
     draft_unit = intro.get_children()[2]
     assert draft_unit.location.branch == DRAFT_BRANCH
     assert [child.display_name for child in draft_unit.get_children()] == ["Rounding tip"]
-    assert len(list(walk(course))) == 42
+    assert len(list(walk(course))) == 56
     assert course.course_version != published.course_version
 
 
 def test_default_branch_is_draft_preferred_and_a_key_branch_wins(sample_store):
     assert sample_store.get_branch_setting() == DRAFT_PREFERRED
-    assert len(list(walk(sample_store.get_course(SAMPLE_KEY)))) == 42
+    assert len(list(walk(sample_store.get_course(SAMPLE_KEY)))) == 56
 
     course = sample_store.get_course(SAMPLE_KEY.for_branch(PUBLISHED_BRANCH))
-    assert len(list(walk(course))) == 40
+    assert len(list(walk(course))) == 54
 
 
 def test_sample_course_fields(sample_store):
@@ -617,3 +615,502 @@ def test_another_process_reads_the_same_exports(tmp_path):
 
     course = OlxModuleStore.from_directory(tmp_path).get_course(SAMPLE_KEY)
     assert result.stdout.strip() == f"Foundations of Mathematics {course.course_version}"
+
+
+# What the platform means: scores, banks, experiments, the course's policies -----------------------
+# Each rule is the real class's (see stand_ins/README.rst for the files read).
+
+COURSE_KEY = CourseLocator("VirtuX", "R2", "2026")
+
+
+def built_course(builder: OlxCourseBuilder, **store_options):
+    return published_course(OlxModuleStore([builder.build()], **store_options), builder.course_key)
+
+
+def unit_builder():
+    """A course with one unit; returns the builder and the unit's key."""
+    builder = OlxCourseBuilder(COURSE_KEY, display_name="R2")
+    chapter = builder.add_child(builder.root, "chapter", "ch")
+    sequential = builder.add_child(chapter, "sequential", "seq", graded=True, format="Homework")
+    return builder, builder.add_child(sequential, "vertical", "unit")
+
+
+@pytest.mark.parametrize(
+    ("problem_xml", "expected"),
+    [
+        ("<problem></problem>", 0),
+        ('<problem><numericalresponse answer="1"><formulaequationinput/></numericalresponse></problem>', 1),
+        # Each answer field of each response counts; ``points`` weighs a field; labels are no fields.
+        (
+            "<problem><stringresponse answer='a'><label>Q</label><textline/><textline points='3'/></stringresponse>"
+            "<choiceresponse><checkboxgroup><choice correct='true'>x</choice></checkboxgroup></choiceresponse>"
+            "</problem>",
+            5,
+        ),
+        # Answer fields outside any response do not count (capa only asks responders).
+        ("<problem><textline/><p><multiplechoiceresponse><choicegroup/></multiplechoiceresponse></p></problem>", 1),
+    ],
+)
+def test_problem_max_score_counts_answer_fields_of_responses_as_capa(problem_xml, expected):
+    builder, unit = unit_builder()
+    problem = builder.add_child(unit, "problem", "p")
+    builder.set_content(problem, problem_xml)
+
+    block = block_named(built_course(builder), "p")
+
+    assert block.has_score is True
+    assert block.max_score() == expected
+    assert block.weight is None  # unset: the platform grades out of max_score()
+
+
+def test_problem_max_score_fails_like_capa_on_bad_content():
+    builder, unit = unit_builder()
+    builder.add_problem(unit, "bad_points", points=["abc"])
+    broken = builder.add_child(unit, "problem", "bad_xml")
+    builder.set_content(broken, "<problem><numericalresponse>")
+    course = built_course(builder)
+
+    with pytest.raises(ValueError, match="abc"):
+        block_named(course, "bad_points").max_score()
+    with pytest.raises(SyntaxError):  # ParseError, as lxml's XMLSyntaxError is a SyntaxError
+        block_named(course, "bad_xml").max_score()
+
+
+def test_problem_max_score_of_the_sample_course_reads_the_exported_xml(sample_store):
+    course = published_course(sample_store, SAMPLE_KEY)
+
+    assert block_named(course, "review_percent").max_score() == 2  # two numerical responses
+    assert block_named(course, "fraction_compare").max_score() == 1  # one choice group
+    assert block_named(course, "exam_area").weight == 5.0 and block_named(course, "exam_area").max_score() == 1
+
+
+def test_scores_of_ora_drag_and_drop_and_the_other_types():
+    builder, unit = unit_builder()
+    builder.add_open_assessment(unit, "ora", criteria=[[0, 1, 2], [0, 3], []])
+    builder.add_child(unit, "drag-and-drop-v2", "dnd")
+    builder.add_child(unit, "html", "text")
+    builder.add_child(unit, "video", "clip")
+    course = built_course(builder)
+
+    ora, dnd, html, video = (block_named(course, name) for name in ("ora", "dnd", "text", "clip"))
+    assert (ora.has_score, ora.max_score(), ora.weight) == (True, 5, None)
+    assert (dnd.has_score, dnd.max_score(), dnd.weight) == (True, 1, 1)
+    for block in (html, video, course, block_named(course, "unit")):
+        assert (block.has_score, block.max_score()) == (False, None)
+        assert not hasattr(block, "weight")
+
+
+@pytest.mark.parametrize("block_type", ["lti", "lti_consumer"])
+def test_lti_is_scored_only_when_its_scored_setting_is_on(block_type):
+    builder, unit = unit_builder()
+    lti = builder.add_child(unit, block_type, "tool")
+    unscored = block_named(built_course(builder), "tool")
+
+    builder.set_fields(lti, has_score=True)
+    scored = block_named(built_course(builder), "tool")
+    builder.set_fields(lti, weight=4)
+    weighted = block_named(built_course(builder), "tool")
+    builder.set_fields(lti, has_score="false")  # an XML attribute's text, as in an export
+    off_again = block_named(built_course(builder), "tool")
+
+    assert (unscored.has_score, unscored.max_score(), unscored.weight) == (False, None, 1.0)
+    assert (scored.has_score, scored.max_score()) == (True, 1.0)
+    assert (weighted.has_score, weighted.max_score()) == (True, 4.0)
+    assert (off_again.has_score, off_again.max_score()) == (False, None)
+
+
+def test_demo_course_lti_tools_are_scored_as_exported(demo_store):
+    course = published_course(demo_store, DEMO_KEY)
+    tools = [block for block in walk(course) if block.category == "lti"]
+
+    assert len(tools) == 2
+    assert all(tool.has_score is True and tool.max_score() == 1.0 for tool in tools)
+
+
+def test_weight_set_cleared_and_zero():
+    builder, unit = unit_builder()
+    problem = builder.add_problem(unit, "p", responses=3)
+    weights = []
+    for change in ({"weight": 2.5}, None, {"weight": 0}):
+        if change is None:
+            builder.clear_fields(problem, "weight")
+        else:
+            builder.set_fields(problem, **change)
+        block = block_named(built_course(builder), "p")
+        weights.append((block.weight, block.max_score()))
+
+    assert weights == [(2.5, 3), (None, 3), (0, 3)]
+
+
+@pytest.mark.parametrize("block_type", ["library_content", "itembank"])
+def test_problem_bank_has_max_count_and_its_children(block_type):
+    builder, unit = unit_builder()
+    builder.add_problem_bank(unit, "bank", count=2, problems=10, block_type=block_type)
+    builder.add_child(unit, block_type, "default_bank")
+    course = built_course(builder)
+
+    bank = block_named(course, "bank")
+    assert (bank.category, bank.max_count, bank.has_children, bank.has_score) == (block_type, 2, True, False)
+    assert [child.url_name for child in bank.get_children()] == [f"bank_p{number}" for number in range(10)]
+    assert block_named(course, "default_bank").max_count == 1  # ItemBankMixin.max_count's default
+
+
+def test_demo_course_library_content_reads_its_count(demo_store):
+    course = published_course(demo_store, DEMO_KEY)
+    bank = next(block for block in walk(course) if block.category == "library_content")
+
+    assert bank.max_count == 2
+    assert len(bank.children) == 6 and all(child.category == "problem" for child in bank.get_children())
+
+
+def test_split_test_maps_groups_to_children_and_the_course_names_the_groups():
+    builder, unit = unit_builder()
+    builder.add_user_partition(5, "Experiment", {0: "Control", 1: "Variant"})
+    experiment = builder.add_split_test(unit, "exp", user_partition_id=5, groups={0: "exp_a", 1: "exp_b"})
+    builder.add_child(experiment, "vertical", "exp_orphan")
+    builder.add_problem(BlockKey("vertical", "exp_a"), "exp_a_problem")
+    builder.add_child(unit, "split_test", "unconfigured")
+    course = built_course(builder)
+
+    split_test = block_named(course, "exp")
+    assert (split_test.user_partition_id, split_test.has_score) == (5, False)
+    assert split_test.group_id_to_child == {"0": split_test.children[0], "1": split_test.children[1]}
+    assert split_test.group_id_to_child["0"] == block_named(course, "exp_a").location  # same key form as children
+    assert [child.url_name for child in split_test.get_children()] == ["exp_a", "exp_b", "exp_orphan"]
+    assert course.user_partitions == split_test.user_partitions  # inherited from the course
+    (partition,) = course.user_partitions
+    assert (partition.id, partition.name, partition.scheme.name, partition.active) == (5, "Experiment", "random", True)
+    assert [(group.id, group.name) for group in partition.groups] == [(0, "Control"), (1, "Variant")]
+    unconfigured = block_named(course, "unconfigured")
+    assert (unconfigured.user_partition_id, unconfigured.group_id_to_child) == (-1, {})
+
+
+def test_user_partitions_that_from_json_refuses_are_unset(caplog):
+    builder = OlxCourseBuilder(
+        COURSE_KEY,
+        user_partitions=[{"id": 1, "name": "No groups key", "description": "", "version": 3, "scheme": "random"}],
+    )
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
+        course = built_course(builder)
+        assert course.user_partitions == []
+    assert "missing value key 'groups'" in caplog.text
+
+
+def test_course_grading_policy_other_settings_and_defaults():
+    graders = [{"type": "Quiz", "min_count": 3, "drop_count": 1, "weight": 1.0}]
+    configured = built_course(
+        OlxCourseBuilder(
+            COURSE_KEY,
+            grading_policy={"GRADER": graders},
+            other_course_settings={"examination_level": "MSCE", "academic_class": "Form 4"},
+        )
+    )
+    bare = built_course(OlxCourseBuilder(COURSE_KEY))
+
+    # A key the policy lacks takes DEFAULT_GRADING_POLICY's, as set_grading_policy does.
+    assert configured.grading_policy == {"GRADER": graders, "GRADE_CUTOFFS": {"Pass": 0.5}}
+    assert configured.other_course_settings == {"examination_level": "MSCE", "academic_class": "Form 4"}
+    assert [grader["type"] for grader in bare.grading_policy["GRADER"]] == [
+        "Homework",
+        "Lab",
+        "Midterm Exam",
+        "Final Exam",
+    ]
+    assert "short_label" not in bare.grading_policy["GRADER"][1]  # the default Lab grader has none
+    assert bare.other_course_settings == {} and bare.user_partitions == []
+    bare.grading_policy["GRADER"].clear()  # a copy: the stored value is unchanged
+    assert len(bare.grading_policy["GRADER"]) == 4
+
+
+def test_sample_course_policies_description_bank_and_experiment(sample_store):
+    course = published_course(sample_store, SAMPLE_KEY)
+
+    assert course.grading_policy == {
+        "GRADER": [
+            {"type": "Homework", "short_label": "HW", "min_count": 2, "drop_count": 0, "weight": 0.6},
+            {"type": "Final Exam", "short_label": "Final", "min_count": 1, "drop_count": 0, "weight": 0.4},
+        ],
+        "GRADE_CUTOFFS": {"Pass": 0.5},
+    }
+    assert course.other_course_settings == {"examination_level": "JCE", "academic_class": "Form 1"}
+    bank = block_named(course, "review_questions")
+    assert (bank.category, bank.max_count, len(bank.get_children())) == ("itembank", 2, 3)
+    experiment = block_named(course, "review_order")
+    assert experiment.user_partition_id == 100
+    assert {group: key.block_id for group, key in experiment.group_id_to_child.items()} == {
+        "0": "review_examples",
+        "1": "review_practice",
+    }
+    assert "review_retired" in [child.url_name for child in experiment.get_children()]  # the orphan
+    assert [group.name for group in course.user_partitions[0].groups] == ["Examples first", "Practice first"]
+    description = sample_store.get_item(SAMPLE_KEY.make_usage_key("about", "short_description"))
+    assert description.data.startswith("Whole numbers, fractions")
+
+
+def test_demo_course_grading_policy_partitions_and_description(demo_store):
+    course = published_course(demo_store, DEMO_KEY)
+
+    assert [grader["short_label"] for grader in course.grading_policy["GRADER"]] == [
+        "Basic",
+        "Intermediate",
+        "Advanced",
+    ]
+    assert course.grading_policy["GRADE_CUTOFFS"] == {"Pass": 0.5}
+    assert course.other_course_settings == {}
+    (partition,) = course.user_partitions
+    assert (partition.id, partition.scheme.name, len(partition.groups)) == (18587404, "cohort", 3)
+    expected = (DEMO_COURSE / "about" / "short_description.html").read_text(encoding="utf-8")
+    assert demo_store.get_item(DEMO_KEY.make_usage_key("about", "short_description")).data == expected
+
+
+def test_grading_policy_files_as_the_importer_reads_them(tmp_path, caplog):
+    at_root = tiny_export(tmp_path / "root", **{"grading_policy.json": '{"GRADE_CUTOFFS": {"A": 0.9}}'})
+    invalid = tiny_export(tmp_path / "bad", **{"policies/Run/grading_policy.json": "{not json"})
+    key = CourseKey.from_string("course-v1:Org+Num+Run")
+
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
+        root_course = published_course(OlxModuleStore([load_course_export(at_root)]), key)
+        bad_course = published_course(OlxModuleStore([load_course_export(invalid)]), key)
+
+    assert root_course.grading_policy["GRADE_CUTOFFS"] == {"A": 0.9}
+    assert len(root_course.grading_policy["GRADER"]) == 4  # default graders
+    assert (
+        bad_course.grading_policy
+        == published_course(OlxModuleStore([OlxCourseBuilder(key).build()]), key).grading_policy
+    )
+    assert "grading_policy.json is not valid JSON" in caplog.text
+
+
+# About items and get_item --------------------------------------------------------------------------
+
+
+def test_get_item_finds_about_items_and_raises_item_not_found(tmp_path):
+    export = tiny_export(tmp_path, **{"about/short_description.html": "Short <b>and</b> sweet\n"})
+    key = CourseKey.from_string("course-v1:Org+Num+Run")
+    store = OlxModuleStore([load_course_export(export)])
+
+    with store.branch_setting(PUBLISHED_ONLY, key):
+        about = store.get_item(key.make_usage_key("about", "short_description"))
+    assert (about.data, about.category, about.get_parent()) == ("Short <b>and</b> sweet\n", "about", None)
+    assert about.location == key.make_usage_key("about", "short_description")  # no branch or version
+    assert store.get_item(key.make_usage_key("vertical", "unit")).display_name == "Unit"
+    assert store.get_item(key.make_usage_key("course", "course")).display_name == "Tiny"
+    for missing in (
+        key.make_usage_key("about", "overview"),
+        CourseKey.from_string("course-v1:No+Such+Run").make_usage_key("about", "short_description"),
+    ):
+        with pytest.raises(ItemNotFoundError):
+            store.get_item(missing)
+
+
+def test_about_items_come_from_tarballs_and_builders(tmp_path):
+    export = tiny_export(tmp_path / "export", **{"about/short_description.html": "From a tarball"})
+    tarball = tmp_path / "course.tar.gz"
+    pack_export(export, tarball)
+    builder = OlxCourseBuilder(COURSE_KEY)
+    builder.set_about("short_description", "From a builder")
+    key = CourseKey.from_string("course-v1:Org+Num+Run")
+    store = OlxModuleStore([load_course_export(tarball), builder.build()])
+
+    assert store.get_item(key.make_usage_key("about", "short_description")).data == "From a tarball"
+    assert store.get_item(COURSE_KEY.make_usage_key("about", "short_description")).data == "From a builder"
+    builder.set_about("short_description", None)
+    with pytest.raises(ItemNotFoundError):
+        OlxModuleStore([builder.build()]).get_item(COURSE_KEY.make_usage_key("about", "short_description"))
+
+
+def test_get_item_reads_the_branch_of_the_key_the_revision_or_the_setting(sample_store):
+    draft_unit = SAMPLE_KEY.make_usage_key("vertical", "numbers_extra")
+
+    assert sample_store.get_item(draft_unit).display_name == "Extra practice (not yet published)"  # draft-preferred
+    with pytest.raises(ItemNotFoundError):
+        sample_store.get_item(draft_unit, revision="rev-opt-published-only")
+    with pytest.raises(ItemNotFoundError):
+        sample_store.get_item(draft_unit.map_into_course(SAMPLE_KEY.for_branch(PUBLISHED_BRANCH)))
+    with sample_store.branch_setting(PUBLISHED_ONLY, SAMPLE_KEY), pytest.raises(ItemNotFoundError):
+        sample_store.get_item(draft_unit)
+
+
+# Content that does not load, failing as split does ------------------------------------------------
+
+
+def test_a_block_that_fails_to_load_is_an_error_block_in_its_place(caplog):
+    builder, unit = unit_builder()
+    first = builder.add_problem(unit, "first")
+    broken = builder.add_problem(unit, "broken", weight=2)
+    builder.add_problem(unit, "last")
+    builder.break_block(broken, "TypeError: ProblemBlock.__init__() got an unexpected keyword argument")
+    course = built_course(builder)
+    vertical = block_named(course, "unit")
+
+    children = vertical.get_children()
+    error = children[1]
+    assert isinstance(error, ErrorBlock)
+    assert [key.block_id for key in vertical.children] == ["first", "broken", "last"]  # the parent keeps the key
+    assert [child.location.block_type for child in children] == ["problem", "error", "problem"]
+    # ErrorBlock._construct renames an ``error`` location to the SHA-1 of its contents.
+    assert re.fullmatch(r"[0-9a-f]{40}", error.location.block_id)
+    assert error.location.course_key == children[0].location.course_key  # same branch and version
+    assert (error.category, error.scope_ids.block_type, error.has_children, error.has_score) == (
+        "error",
+        "error",
+        False,
+        False,
+    )
+    assert error.max_score() is None and error.get_children() == [] and error.get_parent() is None
+    assert error.error_msg.startswith("TypeError") and '"broken"' in error.contents
+    assert error.display_name is None and error.display_name_with_default == error.location.block_id
+    assert error.graded is False  # the field's default: an error block inherits nothing
+    assert not hasattr(error, "weight") and not hasattr(error, "children") and not hasattr(error, "edited_on")
+    assert block_named(course, "first").location.block_id == first.id
+    # The id is stable for the same stored content, and changes with it.
+    assert block_named(built_course(builder), "unit").get_children()[1].location == error.location
+    builder.set_fields(broken, weight=3)
+    assert block_named(built_course(builder), "unit").get_children()[1].location != error.location
+
+
+def test_a_broken_block_loads_again_when_repaired_and_a_broken_container_hides_its_subtree():
+    builder, unit = unit_builder()
+    bank = builder.add_problem_bank(unit, "bank", count=1, problems=2)
+    builder.break_block(bank)
+    broken = built_course(builder)
+    builder.repair_block(bank)
+    repaired = built_course(builder)
+
+    (error,) = block_named(broken, "unit").get_children()
+    assert error.category == "error" and error.get_children() == []
+    assert [block.url_name for block in walk(broken)].count("bank_p0") == 0
+    assert [child.url_name for child in block_named(repaired, "bank").get_children()] == ["bank_p0", "bank_p1"]
+    with pytest.raises(ValueError, match="course block"):
+        builder.break_block(builder.root)
+
+
+def test_an_export_marks_a_block_that_fails_to_load(tmp_path):
+    vertical = (
+        '<vertical display_name="Unit"><problem url_name="ok"/>'
+        '<problem url_name="bad" x-stand-in-load-error="ImportError: no module named capa_v2"/></vertical>'
+    )
+    course = tiny_course(tmp_path, vertical, **{"problem/ok.xml": '<problem display_name="OK"/>'})
+
+    ok, error = block_named(course, "unit").get_children()
+    assert ok.url_name == "ok" and error.category == "error"
+    assert error.error_msg == "ImportError: no module named capa_v2"
+
+
+def test_disabled_xblock_types_load_as_hidden_blocks():
+    builder, unit = unit_builder()
+    builder.add_child(unit, "drag-and-drop-v2", "dnd", display_name="Drag", weight=2)
+    builder.add_child(unit, "lti_consumer", "tool", has_score=True)
+    bank = builder.add_problem_bank(unit, "bank", count=1, problems=1)
+    course = builder.build()
+    store = OlxModuleStore([course], disabled_xblock_types={"drag-and-drop-v2", "lti_consumer", "library_content"})
+
+    dnd, tool, hidden_bank = block_named(published_course(store, COURSE_KEY), "unit").get_children()
+    for block in (dnd, tool, hidden_bank):
+        assert isinstance(block, HiddenBlock) and block.HIDDEN is True
+        assert (block.has_score, block.max_score(), block.has_children, block.get_children()) == (
+            False,
+            None,
+            False,
+            [],
+        )
+        assert not hasattr(block, "weight")
+    assert (dnd.location.block_type, dnd.location.block_id, dnd.display_name, dnd.graded) == (
+        "drag-and-drop-v2",
+        "dnd",
+        "Drag",
+        True,
+    )
+    assert bank.id == hidden_bank.url_name
+    store.disabled_xblock_types = frozenset()  # installed again
+    dnd, tool, bank_block = block_named(published_course(store, COURSE_KEY), "unit").get_children()
+    assert (dnd.has_score, tool.has_score, bank_block.max_count) == (True, True, 1)
+
+
+def test_dangling_children_are_skipped_and_subtree_edited_on_raises(caplog):
+    builder, unit = unit_builder()
+    builder.add_problem(unit, "here")
+    builder.add_dangling_child(unit, "problem", "gone")
+    other = builder.add_child(BlockKey("chapter", "ch"), "sequential", "clean")
+    course = built_course(builder)
+    vertical = block_named(course, "unit")
+
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
+        assert [child.url_name for child in vertical.get_children()] == ["here"]
+    assert [key.block_id for key in vertical.children] == ["here", "gone"]
+    assert "Unable to load item" in caplog.text
+    # Split's _compute_subtree_edited_internal fetches every child's data: any ancestor raises.
+    for block in (course, block_named(course, "ch"), block_named(course, "seq"), vertical):
+        with pytest.raises(ItemNotFoundError):
+            _ = block.subtree_edited_on
+    assert block_named(course, other.id).subtree_edited_on == block_named(course, "here").subtree_edited_on
+    assert course.edited_on is not None  # the block's own edit time does not walk the subtree
+    with pytest.raises(ValueError, match="exists"):
+        builder.add_dangling_child(unit, "problem", "here")
+
+
+def test_an_error_block_child_does_not_make_subtree_edited_on_raise():
+    builder, unit = unit_builder()
+    builder.break_block(builder.add_problem(unit, "broken"))
+
+    assert built_course(builder).subtree_edited_on is not None  # the structure has the block's data
+
+
+def test_missing_file_in_an_export_is_a_dangling_reference(tmp_path):
+    course = tiny_course(tmp_path, '<vertical><problem url_name="gone"/></vertical>')
+
+    with pytest.raises(ItemNotFoundError):
+        _ = course.subtree_edited_on
+
+
+def test_builder_reorders_children_and_rebuilds_successive_versions():
+    builder, unit = unit_builder()
+    first, second = builder.add_problem(unit, "a"), builder.add_problem(unit, "b")
+    before = builder.build()
+    builder.set_children(unit, [second, first])
+    after = builder.build()
+    store = OlxModuleStore([before])
+    old_order = [child.url_name for child in block_named(published_course(store, COURSE_KEY), "unit").get_children()]
+    store.add_course(after)
+    new_order = [child.url_name for child in block_named(published_course(store, COURSE_KEY), "unit").get_children()]
+
+    assert (old_order, new_order) == (["a", "b"], ["b", "a"])
+    assert before._published.version_guid != after._published.version_guid
+    with pytest.raises(ValueError, match="no children"):
+        builder.set_children(first, [])
+
+
+def test_the_export_editor_breaks_and_repairs_a_block_of_the_sample_course(tmp_path):
+    from demo.export_editor import ExportEditor
+
+    editor = ExportEditor(SAMPLE_COURSE, tmp_path)
+    editor.break_block("problem", "fraction_sum", "ImportError: capa is broken")
+    broken = published_course(OlxModuleStore([load_course_export(editor.path)]), SAMPLE_KEY)
+    editor.repair_block("problem", "fraction_sum")
+    repaired = published_course(OlxModuleStore([load_course_export(editor.path)]), SAMPLE_KEY)
+
+    broken_unit, repaired_unit = block_named(broken, "hw_fractions"), block_named(repaired, "hw_fractions")
+    assert [child.category for child in broken_unit.get_children()] == ["error", "problem"]
+    assert broken_unit.get_children()[0].error_msg == "ImportError: capa is broken"
+    assert [child.url_name for child in repaired_unit.get_children()] == ["fraction_sum", "fraction_compare"]
+
+
+def test_staff_graded_blocks_score_as_their_classes():
+    builder, unit = unit_builder()
+    builder.add_child(unit, "staffgradedxblock", "points")
+    builder.add_child(unit, "edx_sga", "sga")
+    builder.add_child(unit, "edx_sga", "sga_weighted", weight=2, points=10)
+    course = built_course(builder)
+
+    points, sga, weighted = (block_named(course, name) for name in ("points", "sga", "sga_weighted"))
+    assert (points.has_score, points.weight, points.max_score()) == (True, 1.0, 1.0)  # StaffGradedXBlock: weight
+    assert (sga.has_score, sga.weight, sga.max_score()) == (True, None, 100)  # SGA: points, default 100
+    assert (weighted.weight, weighted.max_score()) == (2.0, 10)
+
+
+def test_demo_course_staff_graded_blocks_are_scored(demo_store):
+    course = published_course(demo_store, DEMO_KEY)
+    graded = {block.category: block for block in walk(course) if block.category in ("staffgradedxblock", "edx_sga")}
+
+    assert graded["staffgradedxblock"].has_score and graded["staffgradedxblock"].max_score() == 1.0
+    assert graded["edx_sga"].has_score and (graded["edx_sga"].weight, graded["edx_sga"].max_score()) == (1.0, 100)

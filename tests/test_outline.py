@@ -30,7 +30,8 @@ def sample_outline(studio):
 
 def test_the_sample_course_becomes_the_contract_entities(sample_outline):
     entities = sample_outline.entities
-    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 7, "unit": 11, "assessment": 10}
+    # The experiment's retired vertical is shown to no group: its problem is no assessment.
+    assert sample_outline.counts() == {"course": 1, "topic": 3, "subtopic": 8, "unit": 13, "assessment": 15}
     assert entities[SAMPLE_COURSE_ID].data == {
         "title": "Foundations of Mathematics",
         "org": "VirtuX",
@@ -40,6 +41,15 @@ def test_the_sample_course_becomes_the_contract_entities(sample_outline):
         "end": "2026-12-18T17:00:00Z",
         "language": "en",
         "self_paced": False,
+        "description": _short_description(SAMPLE_COURSE),
+        "grading_policy": {
+            "graders": [
+                {"type": "Homework", "short_label": "HW", "min_count": 2, "drop_count": 0, "weight": 0.6},
+                {"type": "Final Exam", "short_label": "Final", "min_count": 1, "drop_count": 0, "weight": 0.4},
+            ],
+            "cutoffs": {"Pass": 0.5},
+        },
+        "other_settings": {"examination_level": "JCE", "academic_class": "Form 1"},
     }
     homework = entities[block("sequential", "algebra_homework")]
     assert (homework.parent_id, homework.position) == (block("chapter", "algebra"), 1)
@@ -60,8 +70,17 @@ def test_the_sample_course_becomes_the_contract_entities(sample_outline):
         "block_type": "problem",
         "weight": 2.0,
         "graded": True,
+        "points": 2.0,
+        "selection": [],
     }
     assert entities[block("problem", "place_value_check")].data["weight"] is None
+    assert entities[block("problem", "place_value_check")].data["points"] == 1.0  # max_score(): one response
+
+
+def _short_description(export):
+    """The export's about/short_description.html as stored, or None when it has none."""
+    path = export / "about" / "short_description.html"
+    return path.read_text(encoding="utf-8") if path.exists() else None
 
 
 def test_assessments_inside_containers_belong_to_the_unit_in_pre_order(sample_outline):
@@ -85,7 +104,8 @@ def test_only_the_published_branch_is_read(sample_outline, studio):
 def test_a_unit_without_display_name_is_titled_by_its_id_and_reported(sample_outline):
     assert sample_outline.entities[block("vertical", "numbers_practice")].data["title"] == "numbers practice"
     assert [(error.code, error.block_id) for error in sample_outline.content_errors] == [
-        ("missing_display_name", block("vertical", "numbers_practice"))
+        ("missing_display_name", block("vertical", "numbers_practice")),
+        ("orphan_experiment_child", block("vertical", "review_retired")),
     ]
 
 

@@ -16,6 +16,7 @@ from demo.export_editor import ExportEditor, edit_sample_course
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from tests.support.openapi import assert_valid
 from virtu_sync_plugin import api
+from virtu_sync_plugin.export_diff import outline_of_export
 
 OTHER_COURSE_ID = "course-v1:OtherU+MATH101+2027"
 
@@ -172,3 +173,23 @@ def _write(folder, name, text):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(text)
     return folder if name == "course.xml" else folder / name
+
+
+def test_revision_2_fields_and_a_problem_that_does_not_load(tmp_path):
+    editor = ExportEditor(SAMPLE_COURSE, tmp_path)
+    editor.set_attribute("problem", "fraction_sum", "weight", "4")
+    editor.set_attribute("problem", "fraction_compare", "x-stand-in-load-error", "ImportError after an upgrade")
+    editor.rename("problem", "fraction_compare", "Renamed while broken")
+    lines = [json.loads(line) for line in preview(SAMPLE_COURSE, editor.path, "--json").splitlines()]
+    assert [(op["operation"], op["entity_id"], op["data"]) for op in lines] == [
+        ("update", block("problem", "fraction_sum"), {"weight": 4.0, "points": 4.0})
+    ]  # nothing for the problem that does not load: not deleted, not renamed
+
+    outline = outline_of_export(editor.path, None)
+    assert outline.entities[block("problem", "bank_evaluate")].data["selection"] == [
+        {"kind": "random", "container_id": block("library_content", "expr_bank"), "count": 1}
+    ]
+    assert outline.entities[SAMPLE_COURSE_ID].data["grading_policy"]["graders"][0]["type"] == "Homework"
+    assert ("unloadable_block", block("problem", "fraction_compare")) in {
+        (error.code, error.block_id) for error in outline.content_errors
+    }

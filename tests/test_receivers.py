@@ -61,7 +61,7 @@ def test_imports_and_reruns_queue_a_sync(studio, backend, sync_switch_on, signal
 
 @pytest.mark.parametrize(
     "bad_key",
-    ["not a key", "library-v1:VirtuX+Lib", "ccx-v1:VirtuX+MATH101+2026+ccx@3", "VirtuX/MATH101/2026", None, 42],
+    ["not a key", "ccx-v1:VirtuX+MATH101+2026+ccx@3", "VirtuX/MATH101/2026", None, 42],
 )
 def test_bad_keys_are_logged_and_never_raise_into_studio(sync_switch_on, caplog, bad_key):
     caplog.set_level(logging.ERROR)

@@ -1026,6 +1026,60 @@ def test_the_backend_refuses_exactly_the_batches_the_document_refuses() -> None:
     assert disagreements == []
 
 
+REVISION_2_VALUES: dict[str, list[Any]] = {
+    "description": ["<p>Text</p>", "", None, 3],
+    "other_settings": [{}, {"examination_level": "MSCE", "nested": [1, {"a": None}]}, [], None],
+    "grading_policy": [
+        None,
+        {"graders": [], "cutoffs": {}},
+        {
+            "graders": [{"type": "HW", "short_label": None, "min_count": 2, "drop_count": 0, "weight": 1}],
+            "cutoffs": {"A": 0.9},
+        },
+        {"graders": [{"type": "HW"}], "cutoffs": {}},
+        {"graders": [], "cutoffs": {"A": "0.9"}},
+        {"graders": []},
+        {"graders": [], "cutoffs": {}, "extra": 1},
+    ],
+    "points": [0, 1.5, None, "1", True],
+    "selection": [
+        [],
+        [{"kind": "random", "container_id": UNIT, "count": 2}],
+        [{"kind": "random", "container_id": UNIT, "count": -1}, {"kind": "conditional", "container_id": UNIT}],
+        [{"kind": "random", "container_id": UNIT, "count": None}],
+        [{"kind": "random", "container_id": UNIT, "count": 1.5}],
+        [{"kind": "random", "container_id": UNIT}],
+        [{"kind": "group", "container_id": UNIT, "group_id": "0", "group_name": None}],
+        [{"kind": "group", "container_id": UNIT, "group_id": 0, "group_name": "A"}],
+        [{"kind": "group", "container_id": COURSE_ID, "group_id": "0", "group_name": "A"}],
+        [{"kind": "conditional", "container_id": UNIT, "count": 1}],
+        [{"kind": "lottery", "container_id": UNIT}],
+        [None],
+        None,
+    ],
+}
+
+
+def test_the_backend_and_the_document_agree_on_the_revision_2_values() -> None:
+    cases = []
+    for entity_type in ("course", "assessment"):
+        operation = next(op for op in well_formed_operations() if op["entity_type"] == entity_type)
+        for name, values in REVISION_2_VALUES.items():
+            if name in operation["data"]:
+                cases.extend(batch({**operation, "data": {**operation["data"], name: value}}) for value in values)
+    accepted = []
+    for body in cases:
+        document_accepts = openapi.is_valid("Batch", body)
+        try:
+            parse_batch(body, max_operations=10)
+            backend_accepts = True
+        except InvalidBatch:
+            backend_accepts = False
+        assert backend_accepts == document_accepts, body
+        accepted.append(backend_accepts)
+    assert len(cases) == 33 and accepted.count(True) == 16
+
+
 # --- the command line -----------------------------------------------------------------------------------------
 
 

@@ -295,11 +295,23 @@ def test_a_password_in_the_backend_url_is_never_shown(studio, secret_backend, sy
 # Only the contract's fields leave edX ---------------------------------------------------------
 
 CONTRACT_FIELDS = {
-    "course": {"title", "org", "number", "run", "start", "end", "language", "self_paced"},
+    "course": {
+        "title",
+        "org",
+        "number",
+        "run",
+        "start",
+        "end",
+        "language",
+        "self_paced",
+        "description",
+        "grading_policy",
+        "other_settings",
+    },
     "topic": {"title", "start", "visible_to_staff_only", "hide_from_toc"},
     "subtopic": {"title", "start", "due", "graded", "format", "visible_to_staff_only", "hide_from_toc"},
     "unit": {"title", "visible_to_staff_only"},
-    "assessment": {"title", "block_type", "weight", "graded"},
+    "assessment": {"title", "block_type", "weight", "graded", "points", "selection"},
 }
 ENVELOPE_KEYS = {"schema_version", "batch_id", "course_id", "sent_at", "source", "operations"}
 OPERATION_KEYS = {

@@ -40,7 +40,7 @@ def stored_snapshot():
 
 def loaded_snapshot():
     """The snapshot the next pass starts from (checkpoint and operation log together)."""
-    snapshot, problem = sync._load_snapshot(api.parse_course_key(SAMPLE_COURSE_ID), stored_snapshot())
+    snapshot, problem = sync.load_snapshot(api.parse_course_key(SAMPLE_COURSE_ID), stored_snapshot())
     assert not problem
     return snapshot
 

@@ -237,3 +237,73 @@ def test_exceptions_keep_the_real_constructors():
         "Invalid branch: expected published-only but got draft-preferred"
     )
     assert issubclass(ItemNotFoundError, Exception)
+
+
+# The platform's classes under their real import paths ---------------------------------------------
+
+
+def test_error_hidden_partition_and_exception_classes_are_the_ones_the_reader_uses():
+    import olx_modulestore as olx
+    from xmodule.error_block import ErrorBlock
+    from xmodule.hidden_block import HiddenBlock
+    from xmodule.partitions.partitions import Group, UserPartition
+
+    assert (ErrorBlock, HiddenBlock, ItemNotFoundError) == (olx.ErrorBlock, olx.HiddenBlock, olx.ItemNotFoundError)
+    assert Group._fields == ("id", "name")
+    assert UserPartition._fields == ("id", "name", "description", "groups", "scheme", "parameters", "active")
+
+
+def test_modulestore_options_disable_xblock_types(settings, olx_root):
+    from xmodule.hidden_block import HiddenBlock
+
+    settings.MODULESTORE["default"]["OPTIONS"]["disabled_xblock_types"] = ["drag-and-drop-v2"]
+    clear_existing_modulestores()
+    store = modulestore()
+    store.publish_export(SAMPLE_COURSE)
+
+    with store.branch_setting(ModuleStoreEnum.Branch.published_only, SAMPLE_KEY):
+        course = store.get_course(SAMPLE_KEY, depth=None)
+    ordering = course.get_children()[0].get_children()[1].get_children()[1]  # hw_ordering
+    (dnd,) = ordering.get_children()
+    assert isinstance(dnd, HiddenBlock)
+    assert (dnd.location.block_id, dnd.has_score, dnd.display_name) == ("number_line_dnd", False, "Place the numbers")
+
+
+def test_the_short_description_is_read_as_course_details_reads_it(olx_root):
+    """``CourseDetails.fetch_about_attribute``: ``get_item(...).data``, ``ItemNotFoundError`` as none."""
+    store = modulestore()
+    store.publish_export(SAMPLE_COURSE)
+    usage_key = SAMPLE_KEY.make_usage_key("about", "short_description")
+
+    with store.branch_setting(ModuleStoreEnum.Branch.published_only, SAMPLE_KEY):
+        description = store.get_item(usage_key).data
+        with pytest.raises(ItemNotFoundError):
+            store.get_item(SAMPLE_KEY.make_usage_key("about", "overview"))
+    assert description == (SAMPLE_COURSE / "about" / "short_description.html").read_text(encoding="utf-8")
+    assert store.get_item(usage_key, revision=ModuleStoreEnum.RevisionOption.published_only).data == description
+
+
+def test_a_library_publish_sends_course_published_with_the_library_key(olx_root, received):
+    library_updates = []
+
+    def on_library_updated(sender, library_key, **kwargs):
+        library_updates.append(library_key)
+
+    SignalHandler.library_updated.connect(on_library_updated)
+    try:
+        library_key = CourseKey.from_string("library-v1:VirtuX+MathBank")
+        sent = modulestore().publish_library(library_key.for_branch("library"))
+        modulestore().delete_course(library_key, ModuleStoreEnum.UserID.test)
+    finally:
+        SignalHandler.library_updated.disconnect(on_library_updated)
+
+    assert sent == library_key
+    assert [(signal, kwargs["course_key"]) for signal, _, kwargs in received] == [
+        (COURSE_PUBLISHED, library_key),
+        (COURSE_DELETED, library_key),
+    ]
+    assert type(received[0][2]["course_key"]).__name__ == "LibraryLocator"
+    assert library_updates == [library_key.for_branch("library")]
+    assert modulestore().get_course(library_key) is None
+    with pytest.raises(ItemNotFoundError):
+        modulestore().delete_course(library_key, ModuleStoreEnum.UserID.test)  # deleted already

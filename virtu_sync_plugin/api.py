@@ -10,23 +10,32 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from datetime import timedelta as _timedelta
 
 from celery import current_app as _celery_app
 from django.db import transaction as _transaction
+from django.db.models import F as _F
+from django.db.models import Q as _Q
+from django.utils import timezone as _timezone
 from opaque_keys.edx.keys import CourseKey
 
 from . import verify as _verify
 from .backend_client import BackendError, StateEndpointUnavailableError
+from .conf import get_sync_settings as _get_sync_settings
+from .conf import lease_seconds as _lease_seconds
 from .core.diff import diff_outlines as _diff_outlines
-from .course_lease import LEASE_SECONDS as SYNC_LEASE_SECONDS
 from .course_lease import has_pending_request as _has_pending_request
-from .data import ChangeOperation, CourseDrift, CourseOutline, SyncResult
+from .data import ChangeOperation, CourseDrift, CourseOutline, OutOfSyncCourse, SyncResult
 from .export_diff import UnreadableExportError
 from .export_diff import diff_exports as _diff_exports
-from .keys import InvalidCourseKeyError, parse_course_key
+from .keys import InvalidCourseKeyError, LibraryKeyError, parse_course_key
+from .models import CourseSyncState as _CourseSyncState
+from .models import SyncOperation as _SyncOperation
 from .models import SyncRun as _SyncRun
 from .models import SyncScope as _SyncScope
 from .modulestore import course_keys_in_modulestore as _course_keys_in_modulestore
+from .retries import RETRY_COURSE_TASK as _RETRY_COURSE_TASK
+from .retries import claim_retry as _claim_retry
 from .sync import delete_course as _delete_course
 from .sync import preview_course_sync as _preview_course_sync
 from .sync import read_outline as _read_outline
@@ -37,33 +46,40 @@ _log = logging.getLogger(__name__)
 
 __all__ = [
     "DELETE_COURSE_TASK",
+    "RETRY_COURSE_TASK",
     "SYNC_COURSE_TASK",
-    "SYNC_LEASE_SECONDS",
     "TRIGGER_ADMIN",
     "TRIGGER_BACKFILL",
     "TRIGGER_DELETE",
     "TRIGGER_IMPORT",
     "TRIGGER_MANUAL",
     "TRIGGER_PUBLISH",
+    "TRIGGER_RECONCILE",
     "TRIGGER_RERUN",
+    "TRIGGER_RETRY",
     "BackendError",
     "InvalidCourseKeyError",
+    "LibraryKeyError",
     "StateEndpointUnavailableError",
     "UnreadableExportError",
     "build_outline",
     "course_keys",
+    "courses_out_of_sync",
     "delete_course",
     "diff_outlines",
     "has_pending_sync",
     "is_in_sync_scope",
     "is_sync_enabled",
     "is_sync_switch_on",
+    "out_of_sync_alert_seconds",
     "parse_course_key",
     "preview_export_change",
     "queue_course_deletion",
     "queue_course_sync",
     "repair_course",
+    "run_scheduled_retry",
     "sync_course",
+    "sync_lease_seconds",
     "verify_course",
 ]
 
@@ -74,11 +90,14 @@ TRIGGER_RERUN = _SyncRun.Trigger.RERUN.value
 TRIGGER_BACKFILL = _SyncRun.Trigger.BACKFILL.value
 TRIGGER_ADMIN = _SyncRun.Trigger.ADMIN.value
 TRIGGER_MANUAL = _SyncRun.Trigger.MANUAL.value
+TRIGGER_RETRY = _SyncRun.Trigger.RETRY.value
+TRIGGER_RECONCILE = _SyncRun.Trigger.RECONCILE.value
 
 #: The names of the Celery tasks (for routing them to a queue). :mod:`virtu_sync_plugin.tasks`
 #: defines them and calls this module, so this module queues them by name, without importing them.
 SYNC_COURSE_TASK = "virtu_sync_plugin.tasks.sync_course"
 DELETE_COURSE_TASK = "virtu_sync_plugin.tasks.delete_course"
+RETRY_COURSE_TASK = _RETRY_COURSE_TASK
 
 
 def build_outline(course_key: str | CourseKey) -> CourseOutline | None:
@@ -146,9 +165,80 @@ def delete_course(course_key: str | CourseKey) -> SyncResult:
     return _delete_course(parse_course_key(course_key))
 
 
+def sync_lease_seconds() -> float:
+    """How long a worker that died keeps a course's lease (``VIRTU_SYNC_LEASE_SECONDS``)."""
+    return _lease_seconds()
+
+
 def has_pending_sync(course_key: str | CourseKey) -> bool:
     """Whether a sync of the course was asked for and has not started yet."""
     return _has_pending_request(parse_course_key(course_key))
+
+
+def run_scheduled_retry(course_key: str | CourseKey, scheduled_for: str) -> SyncResult | None:
+    """
+    Run the course's scheduled automatic retry: one more sync, here and now.
+
+    ``scheduled_for`` is the time the retry was scheduled for, as the task carries it.
+    Returns ``None``, and does nothing, when that retry is no longer due: a pass brought
+    the course in sync meanwhile, or another retry replaced it; and when the course is no
+    longer synced (:func:`is_sync_enabled`), the retry is dropped. A retry that fails again
+    schedules the next one.
+
+    Raises:
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+    """
+    key = parse_course_key(course_key)
+    if not _claim_retry(key, scheduled_for):
+        return None
+    if not is_sync_enabled(key):
+        _log.info("Virtu sync: %s is not synced (switch off or out of scope); its retry is dropped", key)
+        return None
+    return _sync_course(key, trigger=TRIGGER_RETRY)
+
+
+def courses_out_of_sync(*, for_longer_than: float | None = None) -> Iterator[OutOfSyncCourse]:
+    """
+    The courses the backend is behind on, oldest first, each with what it waits for.
+
+    Those whose last pass failed or partly failed, that have operations recorded but not
+    acknowledged, or whose deletion the backend has not taken yet. With
+    ``for_longer_than`` (seconds), only those out of sync for longer than that.
+    """
+    unacknowledged = set(
+        _SyncOperation.objects.filter(status=_SyncOperation.Status.PENDING)
+        .values_list("course_key", flat=True)
+        .distinct()
+    )
+    states = _CourseSyncState.objects.filter(
+        _Q(status=_CourseSyncState.Status.FAILED)
+        | _Q(deletion_requested=True)
+        | _Q(out_of_sync_since__isnull=False)
+        | _Q(course_key__in=unacknowledged)
+    ).exclude(status=_CourseSyncState.Status.DELETED)
+    if for_longer_than is not None:
+        states = states.filter(out_of_sync_since__lt=_timezone.now() - _timedelta(seconds=for_longer_than))
+    fields = ("course_key", "status", "deletion_requested", "out_of_sync_since", "next_retry_at", "last_error")
+    for state in states.order_by(_F("out_of_sync_since").asc(nulls_last=True), "course_key").values(*fields):
+        waiting_for = []
+        if state["deletion_requested"]:
+            waiting_for.append("deletion")
+        if state["course_key"] in unacknowledged:
+            waiting_for.append("unacknowledged operations")
+        if state["status"] == _CourseSyncState.Status.FAILED and not state["deletion_requested"]:
+            waiting_for.append("failed pass")
+        yield OutOfSyncCourse(
+            course_id=str(state["course_key"]),
+            waiting_for=tuple(waiting_for) or ("failed pass",),
+            out_of_sync_since=state["out_of_sync_since"],
+            next_retry_at=state["next_retry_at"],
+            last_error=state["last_error"],
+        )
+
+
+def out_of_sync_alert_seconds() -> float:
+    """How long a course may stay out of sync before the heartbeat check fails (seconds)."""
+    return _get_sync_settings().heartbeat_out_of_sync_seconds
 
 
 def queue_course_sync(course_key: str | CourseKey, *, force: bool = False, trigger: str = TRIGGER_MANUAL) -> None:

@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULTS", "MAX_BATCH_SIZE", "SyncSettings", "get_sync_settings", "settings_problems"]
+__all__ = [
+    "DEFAULTS",
+    "MAX_BATCH_SIZE",
+    "MAX_RETRY_DELAY",
+    "SyncSettings",
+    "get_sync_settings",
+    "lease_seconds",
+    "settings_problems",
+]
 
 # The contract caps a batch at this many operations.
 MAX_BATCH_SIZE = 1000
@@ -42,8 +50,17 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
             "staffgradedxblock",  # Staff Graded Points: a score entered by course staff
             "edx_sga",  # Staff Graded Assignment: a file upload graded by staff
         ),
+        "VIRTU_SYNC_RETRY_FOR": 7 * 24 * 3600,
+        # Under the one hour visibility timeout of a Redis broker: an ETA task is never redelivered.
+        "VIRTU_SYNC_RETRY_DELAYS": (60, 1800),
+        "VIRTU_SYNC_LEASE_SECONDS": 120,
+        "VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS": 3600,
     }
 )
+
+#: The broker redelivers an ETA task still unacknowledged after its visibility timeout
+#: (Redis: one hour by default), so no retry waits longer than this.
+MAX_RETRY_DELAY = 3600
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +79,15 @@ class SyncSettings:
     read_timeout: float
     allow_insecure_http: bool
     assessment_block_types: frozenset[str]
+    #: Automatic retries of a course out of sync stop this many seconds after it fell out of sync.
+    retry_for: float = DEFAULTS["VIRTU_SYNC_RETRY_FOR"]
+    #: Wait before the first automatic retry, in seconds; it doubles up to ``retry_max_delay``.
+    retry_first_delay: float = DEFAULTS["VIRTU_SYNC_RETRY_DELAYS"][0]
+    retry_max_delay: float = DEFAULTS["VIRTU_SYNC_RETRY_DELAYS"][1]
+    #: A sync renews its course's lease more often than this (seconds); a dead worker's lease runs out after it.
+    lease_seconds: float = DEFAULTS["VIRTU_SYNC_LEASE_SECONDS"]
+    #: The extended heartbeat check fails for a course out of sync for longer (seconds).
+    heartbeat_out_of_sync_seconds: float = DEFAULTS["VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS"]
 
 
 def get_sync_settings() -> SyncSettings:
@@ -86,7 +112,18 @@ def get_sync_settings() -> SyncSettings:
         read_timeout=read_timeout,
         allow_insecure_http=value("VIRTU_SYNC_ALLOW_INSECURE_HTTP"),
         assessment_block_types=frozenset(value("VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES")),
+        retry_for=float(value("VIRTU_SYNC_RETRY_FOR")),
+        retry_first_delay=float(value("VIRTU_SYNC_RETRY_DELAYS")[0]),
+        retry_max_delay=float(value("VIRTU_SYNC_RETRY_DELAYS")[1]),
+        lease_seconds=float(value("VIRTU_SYNC_LEASE_SECONDS")),
+        heartbeat_out_of_sync_seconds=float(value("VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS")),
     )
+
+
+def lease_seconds() -> float:
+    """``VIRTU_SYNC_LEASE_SECONDS``, or its default when it is not a positive number (reported by the checks)."""
+    value = getattr(django_settings, "VIRTU_SYNC_LEASE_SECONDS", DEFAULTS["VIRTU_SYNC_LEASE_SECONDS"])
+    return float(value) if _is_positive_number(value) else float(DEFAULTS["VIRTU_SYNC_LEASE_SECONDS"])
 
 
 def settings_problems(settings: Any) -> list[str]:
@@ -128,6 +165,31 @@ def settings_problems(settings: Any) -> list[str]:
             "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES must be a list of block type names "
             f"such as ['problem'], not {block_types!r}."
         )
+    problems.extend(_durations_problems(value))
+    return problems
+
+
+def _durations_problems(value: Callable[[str], Any]) -> list[str]:
+    problems = []
+    retry_for = value("VIRTU_SYNC_RETRY_FOR")
+    if not (_is_positive_number(retry_for) or retry_for == 0) or isinstance(retry_for, bool):
+        problems.append(
+            f"VIRTU_SYNC_RETRY_FOR must be a number of seconds >= 0 (0: no automatic retry), not {retry_for!r}."
+        )
+    delays = value("VIRTU_SYNC_RETRY_DELAYS")
+    if not (
+        isinstance(delays, list | tuple)
+        and len(delays) == 2
+        and all(map(_is_positive_number, delays))
+        and delays[0] <= delays[1] <= MAX_RETRY_DELAY
+    ):
+        problems.append(
+            "VIRTU_SYNC_RETRY_DELAYS must be a pair of seconds (first retry, longest wait), the second "
+            f"at least the first and at most {MAX_RETRY_DELAY} (the broker's visibility timeout), not {delays!r}."
+        )
+    for name in ("VIRTU_SYNC_LEASE_SECONDS", "VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS"):
+        if not _is_positive_number(value(name)):
+            problems.append(f"{name} must be a positive number of seconds, not {value(name)!r}.")
     return problems
 
 

@@ -8,26 +8,31 @@ single conditional ``UPDATE`` statements, which are atomic on MySQL and SQLite a
 hold no transaction open while a sync talks to the backend. Every request bumps a
 counter; the holder notes the counter when a pass starts and may only release when no
 request came in meanwhile, so a publish during a sync yields exactly one more pass.
-A holder that dies keeps the lease until it expires (sooner when it ran on this host and
-its process is gone).
+A holder renews its lease from a background thread (:class:`LeaseKeeper`) for as long as
+its passes run, however long a step takes (a slow outline read, a slow batch). A holder
+that dies stops renewing and keeps the lease until it expires (sooner when it ran on this
+host and its process is gone).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
+from .conf import lease_seconds
 from .models import CourseSyncState
 
-LEASE_SECONDS = 120
+log = logging.getLogger(__name__)
 
 
 class LeaseLostError(RuntimeError):
@@ -75,7 +80,7 @@ def acquire(course_key: CourseLocator, owner: str) -> bool:
     """Take the course's lease if it is free or expired (or its holder died on this host)."""
     now = timezone.now()
     free = Q(lock_owner="") | Q(lock_expires_at__lt=now)
-    lease = {"lock_owner": owner, "lock_expires_at": now + timedelta(seconds=LEASE_SECONDS)}
+    lease = {"lock_owner": owner, "lock_expires_at": now + timedelta(seconds=lease_seconds())}
     if CourseSyncState.objects.filter(free, course_key=course_key).update(**lease):
         return True
     holder = CourseSyncState.objects.filter(course_key=course_key).values_list("lock_owner", flat=True).first()
@@ -86,9 +91,51 @@ def acquire(course_key: CourseLocator, owner: str) -> bool:
 
 def renew(course_key: CourseLocator, owner: str) -> None:
     """Extend the lease; raise :class:`LeaseLostError` if it is no longer ours."""
-    expires = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+    expires = timezone.now() + timedelta(seconds=lease_seconds())
     if not CourseSyncState.objects.filter(course_key=course_key, lock_owner=owner).update(lock_expires_at=expires):
         raise LeaseLostError(f"the sync lease of {course_key} was taken over")
+
+
+class LeaseKeeper:
+    """
+    Renews a held lease every third of its length from a background thread, until stopped.
+
+    The lease then outlives any one slow step of a pass and still runs out soon after the
+    process dies. A renewal that finds the lease taken over stops the thread; the pass
+    learns it at its next :func:`renew` (before a batch is sent), which raises.
+    """
+
+    def __init__(self, course_key: CourseLocator, owner: str):
+        self.course_key = course_key
+        self.owner = owner
+        self.interval = lease_seconds() / 3
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._renew_until_stopped, name=f"virtu-sync-lease {course_key}")
+        self._thread.daemon = True
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _renew_until_stopped(self) -> None:
+        if self._stopped.wait(self.interval):
+            return  # a quick pass: no renewal, no connection of this thread's own
+        try:
+            while True:
+                try:
+                    renew(self.course_key, self.owner)
+                except LeaseLostError:
+                    return
+                except DatabaseError as error:  # the next renewal may succeed, before the lease runs out
+                    log.warning("Virtu sync of %s: could not renew the sync lease: %s", self.course_key, error)
+                if self._stopped.wait(self.interval):
+                    return
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def start_pass(course_key: CourseLocator, owner: str) -> PendingRequest:

@@ -7,6 +7,7 @@ defined in the pure core and re-exported here.
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from .core.operations import ChangeOperation, OperationType
 from .core.outline import (
@@ -36,6 +37,7 @@ __all__ = [
     "EntityDrift",
     "EntityType",
     "OperationType",
+    "OutOfSyncCourse",
     "SyncResult",
     "SyncStatus",
 ]
@@ -116,3 +118,17 @@ class CourseDrift:
         for entity in self.drift:
             counts[entity.kind.value] += 1
         return counts
+
+
+@dataclass(frozen=True)
+class OutOfSyncCourse:
+    """A course the backend is behind on, and what it waits for."""
+
+    course_id: str
+    #: Among ``failed pass``, ``unacknowledged operations`` and ``deletion``.
+    waiting_for: tuple[str, ...]
+    #: When it fell out of sync (``None`` for a state older than this field).
+    out_of_sync_since: datetime | None = None
+    #: When its automatic retry runs; ``None`` when none is scheduled.
+    next_retry_at: datetime | None = None
+    last_error: str = ""

@@ -147,6 +147,8 @@ class SyncRun(TimeStampedModel):
         BACKFILL = "backfill", "Backfill"
         ADMIN = "admin", "Admin action"
         MANUAL = "manual", "Python API"
+        RETRY = "retry", "Automatic retry"
+        RECONCILE = "reconcile", "Reconcile"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

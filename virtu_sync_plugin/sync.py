@@ -21,17 +21,19 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
-from . import course_lease
+from . import course_lease, retries
 from .backend_client import BackendClient, BackendError, PermanentBackendError, UnreadableAnswerError
 from .change_processor import APPLIED, DEFERRED, FAILED, BatchEnvelope, ChangeProcessor, Outcome
 from .conf import get_sync_settings
 from .core.diff import diff_outlines
 from .core.operations import ChangeOperation, OperationType
 from .core.outline import COURSE, ContentError, CourseOutline, Entity
+from .core.placeholders import resolve_placeholders
 from .core.snapshot import (
     SnapshotFormatError,
     advance_entities,
@@ -46,6 +48,7 @@ from .core.snapshot import (
 from .data import SyncResult, SyncStatus
 from .models import CourseSyncState, SyncOperation, SyncRun
 from .modulestore import outline_from_course_block, read_published_course
+from .monitoring import report_pass
 
 log = logging.getLogger(__name__)
 
@@ -67,26 +70,32 @@ def run_requested(course_key: CourseLocator) -> SyncResult:
     Run passes while requests are pending, holding the course's lease.
 
     Returns the last pass's result, or ``QUEUED`` when another worker holds the lease (it
-    will run once more for the pending request).
+    will run once more for the pending request). The lease is renewed in the background
+    while the passes run. A course that the last pass leaves out of sync gets its automatic
+    retry scheduled (see :mod:`retries`).
     """
     owner = course_lease.new_owner()
     if not course_lease.acquire(course_key, owner):
         return SyncResult(str(course_key), SyncStatus.QUEUED)
     try:
-        while True:
-            request = course_lease.start_pass(course_key, owner)
-            result = _Pass(course_key, owner, request).run()
-            if course_lease.finish_pass(course_key, owner, request):
-                return result
+        with course_lease.LeaseKeeper(course_key, owner):
+            while True:
+                request = course_lease.start_pass(course_key, owner)
+                result = _Pass(course_key, owner, request).run()
+                if course_lease.finish_pass(course_key, owner, request):
+                    break
     except BaseException:
         course_lease.release(course_key, owner)
         raise
+    if result.status is not SyncStatus.COURSE_NOT_FOUND:  # only a publish brings the course back
+        retries.schedule_retry(course_key)
+    return result
 
 
 def preview_course_sync(course_key: CourseLocator, *, force: bool = False) -> SyncResult:
     """The operations a sync would send now; sends nothing and changes nothing."""
     state = CourseSyncState.objects.filter(course_key=course_key).first()
-    snapshot = _load_snapshot(course_key, state.snapshot if state else "")[0]
+    snapshot = load_snapshot(course_key, state.snapshot if state else "")[0]
     outline = read_outline(course_key)
     if outline is None:
         return SyncResult(str(course_key), SyncStatus.COURSE_NOT_FOUND, error=_NOT_FOUND)
@@ -99,11 +108,13 @@ _NOT_FOUND = "the course is not in the modulestore (deleted, or never published)
 
 def read_outline(course_key: CourseLocator) -> CourseOutline | None:
     """The course's published outline, or ``None`` when the modulestore lacks the course."""
-    course_block = read_published_course(course_key)
-    if course_block is None:
+    course = read_published_course(course_key)
+    if course is None:
         return None
     block_types = get_sync_settings().assessment_block_types
-    return outline_from_course_block(course_block, course_key, assessment_block_types=block_types)
+    return outline_from_course_block(
+        course.block, course_key, assessment_block_types=block_types, description=course.description
+    )
 
 
 def _plan(
@@ -112,18 +123,25 @@ def _plan(
     """
     The operations of a sync.
 
-    A forced one upserts everything, and deletes what is gone from what the backend may
-    hold: the snapshot, plus what abandoned operations of unknown outcome may have created
-    or moved there.
+    A forced one upserts everything it can read, and deletes what is gone from what the
+    backend may hold: the snapshot, plus what abandoned operations of unknown outcome may
+    have created or moved there. What the backend holds of blocks that do not load is
+    left alone (only its place follows its parent's list), like in any sync.
     """
     if not force:
         return diff_outlines(snapshot, outline)
     may_hold = advance_snapshot(snapshot, [op for op in abandoned if op.operation is not OperationType.DELETE])
-    deletes = [op for op in diff_outlines(may_hold, outline) if op.operation is OperationType.DELETE]
-    return diff_outlines(None, outline) + deletes
+    resolution = resolve_placeholders(may_hold, outline)
+    kept = resolution.kept
+    upserts = [op for op in diff_outlines(None, resolution.outline) if op.entity_id not in kept]
+    changes = diff_outlines(may_hold, resolution.outline)
+    moves = [op for op in changes if op.operation is OperationType.UPDATE and op.entity_id in kept]
+    deletes = [op for op in changes if op.operation is OperationType.DELETE]
+    return upserts + moves + deletes
 
 
-def _load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+def load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline, str]:
+    """The stored snapshot (a checkpoint brought up to date), and the problem when it cannot be read."""
     if not stored:
         return empty_snapshot(str(course_key)), ""
     try:
@@ -173,7 +191,7 @@ class _Pass:
             started_at=timezone.now(),
         )
         state = CourseSyncState.objects.get(course_key=course_key)
-        self.snapshot, snapshot_problem = _load_snapshot(course_key, state.snapshot)
+        self.snapshot, snapshot_problem = load_snapshot(course_key, state.snapshot)
         #: The stored snapshot is a checkpoint (operations were replayed on it): rewrite it whole.
         self.snapshot_checkpointed = not snapshot_problem and replay_mark(state.snapshot) is not None
         #: Worth telling the operator, but no failure of this pass.
@@ -183,6 +201,8 @@ class _Pass:
         self.outcomes: list[Outcome] = []
         self.planned: list[ChangeOperation] = []
         self.resent_batches = 0
+        #: Operations carried by the requests of this pass (resent ones included).
+        self.sent = 0
         #: Operations of earlier runs a full resync gave up on (their outcome unknown).
         self.abandoned: list[ChangeOperation] = []
 
@@ -340,13 +360,16 @@ class _Pass:
             "last_error": error,
         }
         state_changes["status"] = CourseSyncState.Status.IN_SYNC if in_sync else CourseSyncState.Status.FAILED
-        if in_sync:
-            state_changes["last_synced_at"] = now
+        if in_sync:  # a scheduled retry finds its time gone and does nothing
+            state_changes.update(last_synced_at=now, out_of_sync_since=None, next_retry_at=None, retry_attempts=0)
+        else:
+            state_changes["out_of_sync_since"] = Coalesce(F("out_of_sync_since"), Value(now))
         with transaction.atomic():  # one commit for the run and the course's state
             record.save()
             CourseSyncState.objects.filter(course_key=self.course_key).update(**state_changes)
         if error:
             log.warning("Virtu sync of %s: %s: %s", self.course_id, status.value, error)
+        report_pass(record, status, sent=self.sent)
         return SyncResult(
             self.course_id,
             status,
@@ -410,9 +433,9 @@ class _DatabaseJournal:
             self._store_settled(final=False)
             course_lease.renew(self.sync_pass.course_key, self.sync_pass.owner)
             _record_outcomes(deferred)
-            SyncOperation.objects.filter(batch_id=batch_id, status=SyncOperation.Status.PENDING).update(
-                attempts=F("attempts") + 1
-            )
+            self.sync_pass.sent += SyncOperation.objects.filter(
+                batch_id=batch_id, status=SyncOperation.Status.PENDING
+            ).update(attempts=F("attempts") + 1)
 
     def settled(self, batch_id: str, outcomes: Sequence[Outcome]) -> None:
         sync_pass = self.sync_pass

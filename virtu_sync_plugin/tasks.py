@@ -3,7 +3,9 @@ Celery tasks of the Virtu sync plugin. Each task calls one ``api`` function.
 
 Arguments are strings (JSON serializer). A task that finds another worker syncing the
 same course leaves its request pending with that worker, and checks back once the
-worker's lease would have run out, so a request survives a worker that died.
+worker's lease would have run out, so a request survives a worker that died. A course
+left out of sync is retried by ``retry_course_sync``, scheduled with an ETA by the pass
+that left it so (see ``virtu_sync_plugin.retries``): no Celery beat is needed.
 """
 
 import logging
@@ -16,9 +18,6 @@ from virtu_sync_plugin import api
 from virtu_sync_plugin.data import SyncStatus
 
 log = logging.getLogger(__name__)
-
-#: Retries of a deletion the backend could not take yet.
-DELETION_RETRIES = 8
 
 
 @shared_task(bind=True, ignore_result=True, name=api.SYNC_COURSE_TASK)
@@ -35,27 +34,45 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
         _check_back(self, course_key_string, trigger, force)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=DELETION_RETRIES, name=api.DELETE_COURSE_TASK)
+@shared_task(ignore_result=True, name=api.DELETE_COURSE_TASK)
 @set_code_owner_attribute
-def delete_course(self, course_key_string, trigger=api.TRIGGER_DELETE):
-    """Delete a course deleted in Studio from the Virtu backend."""
+def delete_course(course_key_string, trigger=api.TRIGGER_DELETE):
+    """Delete a course deleted in Studio from the Virtu backend (retried like a sync when it fails)."""
     key = _enabled_course_key(course_key_string)
     if key is None:
         return
     result = api.delete_course(key)
     if result.status is SyncStatus.QUEUED:
         _check_back(sync_course, course_key_string, trigger, False)
-    elif result.status is SyncStatus.FAILED and self.request.retries < DELETION_RETRIES:
-        raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
 
 
-def _enabled_course_key(course_key_string):
+@shared_task(ignore_result=True, name=api.RETRY_COURSE_TASK)
+@set_code_owner_attribute
+def retry_course_sync(course_key_string, scheduled_for):
+    """The automatic retry of a course left out of sync; nothing if it is no longer due."""
+    key = _course_key(course_key_string)
+    if key is None:
+        return
+    result = api.run_scheduled_retry(key, scheduled_for)
+    if result is not None and result.status is SyncStatus.QUEUED:
+        _check_back(sync_course, course_key_string, api.TRIGGER_RETRY, False)
+
+
+def _course_key(course_key_string):
     # A worker has no request boundary: forget values cached for an earlier task (the switch, the scope).
     RequestCache.clear_all_namespaces()
     try:
-        key = api.parse_course_key(course_key_string)
+        return api.parse_course_key(course_key_string)
+    except api.LibraryKeyError:  # a content library: never synced, nothing to report
+        return None
     except api.InvalidCourseKeyError as error:
         log.error("Virtu sync: %s", error)
+        return None
+
+
+def _enabled_course_key(course_key_string):
+    key = _course_key(course_key_string)
+    if key is None:
         return None
     if not api.is_sync_enabled(key):
         log.info("Virtu sync: %s is not synced (switch off or out of scope)", key)
@@ -73,6 +90,8 @@ _TRIGGERS = frozenset(
         api.TRIGGER_BACKFILL,
         api.TRIGGER_ADMIN,
         api.TRIGGER_MANUAL,
+        api.TRIGGER_RETRY,
+        api.TRIGGER_RECONCILE,
     }
 )
 
@@ -89,5 +108,5 @@ def _check_back(task, course_key_string, trigger, force):
     task.apply_async(
         (course_key_string,),
         {"trigger": trigger, "force": force, "follow_up": True},
-        countdown=api.SYNC_LEASE_SECONDS + 5,
+        countdown=api.sync_lease_seconds() + 5,
     )

@@ -13,6 +13,7 @@ deleted).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,10 +25,11 @@ from . import course_lease
 from .backend_client import BackendClient
 from .conf import get_sync_settings
 from .core.outline import ENTITY_TYPES, CourseOutline, Entity
+from .core.placeholders import resolve_placeholders
 from .core.snapshot import snapshot_to_json
 from .data import CourseDrift, DriftKind, EntityDrift, SyncResult, SyncStatus
 from .models import CourseSyncState
-from .sync import read_outline, sync_course
+from .sync import load_snapshot, read_outline, sync_course
 
 BackendEntities = Mapping[str, Mapping[str, Any]]
 
@@ -52,9 +54,18 @@ def differences(entity: Entity, held: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def compare_with_backend(outline: CourseOutline, backend_entities: BackendEntities) -> CourseDrift:
-    """The drift between the published outline and the entities of the backend's state document."""
+    """
+    The drift between the published outline and the entities of the backend's state document.
+
+    What the backend holds of blocks that do not load (the outline's placeholders) is no
+    drift: it is left as it is until they load again.
+    """
+    resolution = resolve_placeholders(_held(outline.course_id, backend_entities), outline)
+    entities, kept = resolution.outline.entities, resolution.kept
     drift = []
-    for entity_id, entity in outline.entities.items():
+    for entity_id, entity in entities.items():
+        if entity_id in kept:
+            continue
         held = backend_entities.get(entity_id)
         if held is None:
             drift.append(EntityDrift(DriftKind.MISSING, entity_id, entity.entity_type.name))
@@ -63,32 +74,56 @@ def compare_with_backend(outline: CourseOutline, backend_entities: BackendEntiti
     drift.extend(
         EntityDrift(DriftKind.EXTRA, entity_id, str(held.get("entity_type")))
         for entity_id, held in backend_entities.items()
-        if entity_id not in outline.entities
+        if entity_id not in entities
     )
-    return CourseDrift(outline.course_id, len(outline), len(backend_entities), tuple(drift))
+    return CourseDrift(outline.course_id, len(entities), len(backend_entities), tuple(drift))
 
 
-def snapshot_of_backend(outline: CourseOutline, backend_entities: BackendEntities) -> CourseOutline:
+def _held(course_id: str, backend_entities: BackendEntities) -> CourseOutline:
+    """The backend's entities as a snapshot: types and places, fields unknown (``None``)."""
+    entities = {}
+    for entity_id, held in backend_entities.items():
+        entity_type = ENTITY_TYPES.get(str(held.get("entity_type")))
+        if entity_type is not None:
+            values = (None,) * len(entity_type.fields)
+            entities[entity_id] = Entity(entity_type, entity_id, held.get("parent_id"), held.get("position"), values)
+    return CourseOutline(course_id, entities)
+
+
+def snapshot_of_backend(
+    outline: CourseOutline, backend_entities: BackendEntities, acknowledged: CourseOutline | None = None
+) -> CourseOutline:
     """
     The snapshot that makes a diff against ``outline`` repair the backend.
 
     Matching entities are kept as the outline has them; missing and differing ones are
     left out, so they are sent as creates (upserts, with every field, parent and
     position); extra ones are kept with their backend parent and empty fields, so the
-    top-most of each extra subtree is deleted. An extra entity of a type this plugin does
-    not know cannot be deleted through the pipeline and is left out.
+    top-most of each extra subtree is deleted, unless they are what the backend holds of
+    blocks that do not load: those stay, so the diff leaves them alone (with the fields of
+    ``acknowledged``, the stored snapshot, when the backend's fingerprint matches them, so
+    that nothing is sent again for them once they load). An extra entity of a type this plugin does not know
+    cannot be deleted through the pipeline and is left out.
     """
+    held = _held(outline.course_id, backend_entities)
+    resolution = resolve_placeholders(held, outline)
     entities = {}
-    for entity_id, held in backend_entities.items():
-        entity = outline.entities.get(entity_id)
-        if entity is not None:
-            if not differences(entity, held):
-                entities[entity_id] = entity
-            continue
-        entity_type = ENTITY_TYPES.get(str(held.get("entity_type")))
-        if entity_type is not None:
-            values = (None,) * len(entity_type.fields)
-            entities[entity_id] = Entity(entity_type, entity_id, held.get("parent_id"), held.get("position"), values)
+    for entity_id, entity in held.entities.items():
+        read = resolution.outline.entities.get(entity_id)
+        if entity_id in resolution.kept or read is None:
+            known = acknowledged.entities.get(entity_id) if acknowledged is not None else None
+            if (
+                known is not None
+                and known.entity_type == entity.entity_type
+                and not differences(
+                    dataclasses.replace(known, parent_id=entity.parent_id, position=entity.position),
+                    backend_entities[entity_id],
+                )
+            ):
+                entity = dataclasses.replace(entity, values=known.values)
+            entities[entity_id] = entity
+        elif not differences(read, backend_entities[entity_id]):
+            entities[entity_id] = read
     return CourseOutline(outline.course_id, entities)
 
 
@@ -127,7 +162,9 @@ def repair_course(course_key: CourseLocator, *, trigger: str) -> SyncResult:
     if not course_lease.acquire(course_key, owner):
         return SyncResult(str(course_key), SyncStatus.QUEUED)
     try:
-        snapshot = snapshot_of_backend(outline, fetch_backend_entities(course_key))
+        stored = CourseSyncState.objects.filter(course_key=course_key).values_list("snapshot", flat=True).first()
+        acknowledged = load_snapshot(course_key, stored or "")[0]
+        snapshot = snapshot_of_backend(outline, fetch_backend_entities(course_key), acknowledged)
         CourseSyncState.objects.filter(course_key=course_key, lock_owner=owner).update(
             snapshot=snapshot_to_json(snapshot), entity_count=len(snapshot)
         )

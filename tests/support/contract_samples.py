@@ -12,6 +12,15 @@ SAMPLE_FIELDS: dict[str, dict[str, Any]] = {
         "end": None,
         "language": "en",
         "self_paced": False,
+        "description": "Numbers, algebra and geometry for Form 4.",
+        "grading_policy": {
+            "graders": [
+                {"type": "Homework", "short_label": "HW", "min_count": 2, "drop_count": 0, "weight": 0.4},
+                {"type": "Final Exam", "short_label": None, "min_count": 1, "drop_count": 0, "weight": 0.6},
+            ],
+            "cutoffs": {"Pass": 0.5},
+        },
+        "other_settings": {"examination_level": "MSCE", "academic_class": "Form 4"},
     },
     "topic": {
         "title": "Algebra",
@@ -29,5 +38,14 @@ SAMPLE_FIELDS: dict[str, dict[str, Any]] = {
         "hide_from_toc": False,
     },
     "unit": {"title": "Linear equations", "visible_to_staff_only": False},
-    "assessment": {"title": "Quiz", "block_type": "problem", "weight": 1.5, "graded": True},
+    "assessment": {
+        "title": "Quiz",
+        "block_type": "problem",
+        "weight": 1.5,
+        "graded": True,
+        "points": 1.5,
+        "selection": [
+            {"kind": "random", "container_id": "block-v1:VirtuX+MATH101+2026+type@itembank+block@bank", "count": 2}
+        ],
+    },
 }

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.support.contract_samples import SAMPLE_FIELDS
 from virtu_sync_plugin.core.operations import ChangeOperation
-from virtu_sync_plugin.core.outline import COURSE, ENTITY_TYPES, CourseOutline, Entity
+from virtu_sync_plugin.core.outline import COURSE, ENTITY_TYPES, CourseOutline, Entity, Placeholder
 
 COURSE_ID = "course-v1:VirtuX+MATH101+2026"
 BLOCK_TYPE_OF = {"topic": "chapter", "subtopic": "sequential", "unit": "vertical", "assessment": "problem"}
@@ -23,7 +23,14 @@ DEFAULT_FIELDS: dict[str, dict[str, Any]] = {
         "hide_from_toc": False,
     },
     "unit": {"title": "", "visible_to_staff_only": False},
-    "assessment": {"title": "", "block_type": "problem", "weight": None, "graded": False},
+    "assessment": {
+        "title": "",
+        "block_type": "problem",
+        "weight": None,
+        "graded": False,
+        "points": 1.0,
+        "selection": [],
+    },
 }
 
 
@@ -104,3 +111,47 @@ def apply_independently(tree: dict[str, dict[str, Any]], operations: list[Change
                 del tree[removed]
             deleted |= subtree
     return tree
+
+
+def unloadable(
+    outline: CourseOutline, *entity_ids: str, containers: tuple[tuple[str, str, int], ...] = ()
+) -> CourseOutline:
+    """
+    ``outline`` as a read gives it when the blocks ``entity_ids`` do not load.
+
+    Each is left out with its subtree and becomes a placeholder at its place (the number
+    of its kept siblings before it); the kept siblings' positions close up. ``containers``
+    adds placeholders of containers inside units: ``(container_id, unit_id, slot)``.
+    """
+    removed: set[str] = set()
+    children: dict[str | None, list[Entity]] = {}
+    for entity in outline.entities.values():
+        children.setdefault(entity.parent_id, []).append(entity)
+    stack = list(entity_ids)
+    while stack:
+        entity_id = stack.pop()
+        removed.add(entity_id)
+        stack.extend(child.entity_id for child in children.get(entity_id, ()))
+    entities: dict[str, Entity] = {}
+    placeholders = []
+    for entity in outline.entities.values():
+        if entity.entity_id in removed:
+            if entity.entity_id in entity_ids:
+                siblings = children[entity.parent_id]
+                slot = sum(
+                    1 for sibling in siblings if sibling.entity_id not in removed and sibling.position < entity.position
+                )
+                placeholders.append(Placeholder(entity.entity_id, entity.parent_id, slot))
+            continue
+        position = entity.position
+        if position is not None:
+            position -= sum(
+                1
+                for sibling in children[entity.parent_id]
+                if sibling.entity_id in removed and sibling.position < entity.position
+            )
+        entities[entity.entity_id] = Entity(
+            entity.entity_type, entity.entity_id, entity.parent_id, position, entity.values
+        )
+    placeholders.extend(Placeholder(block, unit, slot, True) for block, unit, slot in containers)
+    return CourseOutline(outline.course_id, entities, placeholders=tuple(placeholders))

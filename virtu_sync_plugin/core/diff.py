@@ -10,7 +10,9 @@ Semantics (``course-sync-v1``): field-level updates carry only changed fields; a
 an update of ``parent_id`` (with ``position``), never a delete plus a create; positions
 are sent only for entities whose index changed; only the top-most entity of a removed
 subtree is deleted; operations come as creates (parents first), then updates, then
-deletes. Work is linear in the number of entities.
+deletes. Work is linear in the number of entities. Blocks that did not load (the new
+outline's placeholders) are first resolved against the old outline
+(:func:`~.placeholders.resolve_placeholders`): what the backend holds of them is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import ClassVar
 
 from .operations import ChangeOperation, OperationType
 from .outline import ASSESSMENT, COURSE, SUBTOPIC, TOPIC, UNIT, CourseOutline, Entity, EntityType
+from .placeholders import resolve_placeholders
 
 OperationIdFactory = Callable[[], str]
 
@@ -133,6 +136,8 @@ class DiffEngine:
         operation_id: OperationIdFactory = new_operation_id,
     ) -> list[ChangeOperation]:
         """The operations that turn ``old`` (``None``: nothing acknowledged) into ``new``."""
+        if new.placeholders:
+            new = resolve_placeholders(old, new).outline
         old_entities: Mapping[str, Entity] = old.entities if old is not None else {}
         new_entities = new.entities
         creates: list[list[ChangeOperation]] = [[] for _ in self.chain]

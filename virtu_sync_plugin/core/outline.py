@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-FieldValue = str | int | float | bool | None
+#: A field's wire value: a JSON scalar, or (revision 2) a JSON object or array.
+FieldValue = str | int | float | bool | None | dict[str, Any] | list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +41,28 @@ def define_entity_type(name: str, fields: Iterable[str]) -> EntityType:
     return existing
 
 
-COURSE = define_entity_type("course", ("title", "org", "number", "run", "start", "end", "language", "self_paced"))
+COURSE = define_entity_type(
+    "course",
+    (
+        "title",
+        "org",
+        "number",
+        "run",
+        "start",
+        "end",
+        "language",
+        "self_paced",
+        "description",
+        "grading_policy",
+        "other_settings",
+    ),
+)
 TOPIC = define_entity_type("topic", ("title", "start", "visible_to_staff_only", "hide_from_toc"))
 SUBTOPIC = define_entity_type(
     "subtopic", ("title", "start", "due", "graded", "format", "visible_to_staff_only", "hide_from_toc")
 )
 UNIT = define_entity_type("unit", ("title", "visible_to_staff_only"))
-ASSESSMENT = define_entity_type("assessment", ("title", "block_type", "weight", "graded"))
+ASSESSMENT = define_entity_type("assessment", ("title", "block_type", "weight", "graded", "points", "selection"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,18 +113,40 @@ class ContentError:
 
 
 @dataclass(frozen=True, slots=True)
+class Placeholder:
+    """
+    A block the modulestore could not give (an error block, or a child key that did not come back).
+
+    What the backend holds of it stays as last acknowledged (see :mod:`.placeholders`).
+    ``parent_id`` is the entity it is listed under (for a block anywhere inside a unit: the
+    unit); ``slot`` is how many of that parent's entity children of the same level come
+    before it where the parent lists it. ``may_hold_assessments``: a block inside a unit
+    that may be a container (not a component of an assessment type), so the assessments
+    under it cannot be known.
+    """
+
+    block_id: str
+    parent_id: str
+    slot: int
+    may_hold_assessments: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CourseOutline:
     """
     A course's entities keyed by entity id, in edX pre-order (the course entity first).
 
     Also the form of a snapshot (what the backend has acknowledged), which has no content
-    errors and whose order carries no meaning.
+    errors and no placeholders and whose order carries no meaning. A read outline's
+    ``placeholders`` are the blocks that did not load: its entities leave them out, and
+    its positions do not count them (a diff against the snapshot resolves both).
     """
 
     course_id: str
     entities: Mapping[str, Entity] = field(default_factory=lambda: MappingProxyType({}))
     content_errors: tuple[ContentError, ...] = ()
     published_at: str | None = None
+    placeholders: tuple[Placeholder, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.entities, MappingProxyType):

@@ -7,6 +7,11 @@ versioned, compact JSON: entities as rows in parent-before-child order, a parent
 row index (or its id, for a parent the snapshot lacks), block ids without the course
 prefix they all share.
 
+A snapshot written before a field existed (revision 1 lacks the revision-2 fields) reads
+that field as :data:`UNSENT`, which differs from every value: the next diff sends it as
+an update, whatever its value (``null`` included). Until it is applied, the stored form
+lists it under ``unsent``.
+
 A stored snapshot may be a checkpoint (:func:`mark_for_replay`): it then names the last
 logged operation folded into it, and the operations the backend applied after that one
 are replayed on it when it is read (:func:`replay_mark`). Rewriting the whole snapshot
@@ -27,6 +32,18 @@ SNAPSHOT_FORMAT = "virtu-sync-snapshot"
 SNAPSHOT_VERSION = 1
 _REPLAY_KEY = "replay_after"  # the last key of a checkpoint's document, written by mark_for_replay
 _FULL_ID_MARK = "/"  # never the first character of a block type, so it marks a full id
+
+
+class _Unsent:
+    """The value of a field the backend was never sent (see the module)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSENT"
+
+
+UNSENT = _Unsent()
 
 
 class SnapshotFormatError(ValueError):
@@ -122,19 +139,24 @@ def snapshot_to_json(snapshot: CourseOutline) -> str:
     used_types = {entity.entity_type.name: entity.entity_type for entity in ordered}
     row_of: dict[str, int] = {}
     rows = []
+    unsent: dict[str, list[str]] = {}
     for entity in ordered:
         parent = _stored_parent(entity.parent_id, row_of, prefix)
+        values = entity.values
+        if UNSENT in values:
+            unsent[str(len(rows))] = [name for name, value in zip(entity.entity_type.fields, values) if value is UNSENT]
+            values = tuple(None if value is UNSENT else value for value in values)
         row_of[entity.entity_id] = len(rows)
-        rows.append(
-            [entity.entity_type.name, _compress_id(entity.entity_id, prefix), parent, entity.position, *entity.values]
-        )
-    document = {
+        rows.append([entity.entity_type.name, _compress_id(entity.entity_id, prefix), parent, entity.position, *values])
+    document: dict[str, Any] = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
         "course_id": snapshot.course_id,
         "fields": {name: list(entity_type.fields) for name, entity_type in used_types.items()},
-        "rows": rows,
     }
+    if unsent:
+        document["unsent"] = unsent
+    document["rows"] = rows  # last: mark_for_replay appends after it
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -153,6 +175,7 @@ def snapshot_from_json(text: str | bytes) -> CourseOutline:
         layouts: dict[str, tuple[EntityType, tuple[str, ...], bool]] = {}
         entity_ids: list[str] = []
         entities: dict[str, Entity] = {}
+        unsent = document.get("unsent") or {}
         for type_name, stored_id, stored_parent, position, *stored_values in document["rows"]:
             layout = layouts.get(type_name)
             if layout is None:
@@ -170,9 +193,15 @@ def snapshot_from_json(text: str | bytes) -> CourseOutline:
             if same_fields and len(stored_values) == len(stored):
                 values = tuple(stored_values)
             else:
-                # A field the stored form lacks reads as None, so the next diff sends it.
+                # A field the stored form lacks was never sent: the next diff sends it.
                 by_name = dict(zip(stored, stored_values))
-                values = tuple(by_name.get(name) for name in entity_type.fields)
+                values = tuple(by_name.get(name, UNSENT) for name in entity_type.fields)
+            if unsent:
+                unsent_names = unsent.get(str(len(entity_ids)))
+                if unsent_names:
+                    values = tuple(
+                        UNSENT if name in unsent_names else value for name, value in zip(entity_type.fields, values)
+                    )
             entities[entity_id] = Entity(entity_type, entity_id, parent_id, position, values)
             entity_ids.append(entity_id)
     except SnapshotFormatError:

@@ -59,6 +59,38 @@ def plugin_settings(settings):
     #   types of other scored XBlocks installed on the platform.
     _set_default(settings, "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES")
 
+    # .. setting_name: VIRTU_SYNC_RETRY_FOR
+    # .. setting_default: 604800
+    # .. setting_description: How long, in seconds, a course that fell out of sync (a pass failed or
+    #   partly failed, batches left unacknowledged, a deletion the backend could not take) is retried
+    #   automatically, counted from when it fell out of sync. After that it stays failed, visible in
+    #   the admin, until a publish, an operator or virtu_sync_reconcile syncs it. 0: no automatic retry.
+    #   The default is 7 days.
+    _set_default(settings, "VIRTU_SYNC_RETRY_FOR")
+
+    # .. setting_name: VIRTU_SYNC_RETRY_DELAYS
+    # .. setting_default: (60, 1800)
+    # .. setting_description: The automatic retries' backoff, in seconds: (wait before the first
+    #   retry, longest wait). The wait doubles after each failed retry up to the longest, less a random
+    #   part of up to a quarter (jitter), so courses that failed together do not retry together.
+    # .. setting_warning: Keep the longest wait under the Celery broker's visibility timeout (Redis:
+    #   one hour by default), or the broker delivers a waiting retry twice; at most 3600.
+    _set_default(settings, "VIRTU_SYNC_RETRY_DELAYS")
+
+    # .. setting_name: VIRTU_SYNC_LEASE_SECONDS
+    # .. setting_default: 120
+    # .. setting_description: The lease of a course's sync, in seconds: the worker running a sync
+    #   renews it every third of this while the sync runs, however long a step takes; a worker that
+    #   died (on another host) is taken over once its lease runs out.
+    _set_default(settings, "VIRTU_SYNC_LEASE_SECONDS")
+
+    # .. setting_name: VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS
+    # .. setting_default: 3600
+    # .. setting_description: The optional extended heartbeat check
+    #   virtu_sync_plugin.heartbeat.check_courses_in_sync fails when a course has been out of sync for
+    #   longer than this many seconds.
+    _set_default(settings, "VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS")
+
 
 def _set_default(settings, name):
     if not hasattr(settings, name):

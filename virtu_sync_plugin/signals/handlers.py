@@ -40,6 +40,8 @@ def _queue(queue, course_key, trigger):
         key = api.parse_course_key(course_key)
         if api.is_sync_enabled(key):
             queue(key)
+    except api.LibraryKeyError:  # Studio signals content libraries too: not ours, nothing to say
+        return
     except api.InvalidCourseKeyError as error:
         log.error("Virtu sync: ignoring the %s signal: %s", trigger, error)
     except Exception:  # pylint: disable=broad-except

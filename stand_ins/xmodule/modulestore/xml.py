@@ -7,7 +7,7 @@ Built on the OLX reader (``olx_modulestore``). As the real class, it loads every
 construction, from ``data_dir/<source dir>/course.xml``; it reads the published content only
 (the ``drafts/`` folder is the importer's business, not this store's); course keys are
 old-style (``org/course/url_name``, blocks ``i4x://...``), and a course that cannot be loaded
-raises out of the constructor. The differences are listed in ``stand_ins/README``.
+raises out of the constructor. The differences are listed in ``stand_ins/README.rst``.
 """
 
 from __future__ import annotations

@@ -15,30 +15,15 @@ course failed.
 
 import logging
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from edx_django_utils.cache import RequestCache
 
 from virtu_sync_plugin import api
-from virtu_sync_plugin.data import OperationType, SyncResult, SyncStatus
 
-from ._operation_table import operation_table
+from ._course_batch import CourseTally, Outcome, run_courses
 
 log = logging.getLogger(__name__)
-
-#: What a sync's status counts as in the summary.
-OUTCOMES = {
-    SyncStatus.SYNCED: "synced",
-    SyncStatus.UNCHANGED: "unchanged",
-    SyncStatus.QUEUED: "queued",
-    SyncStatus.DELETED: "deleted",
-}
-SUMMARY_OUTCOMES = ("synced", "unchanged", "queued", "failed", "skipped")
-BAR_WIDTH = 30
-INTERRUPTED = 130
 
 
 class Command(BaseCommand):
@@ -84,23 +69,7 @@ class Command(BaseCommand):
                 "The virtu_sync.course_sync switch is off: nothing was synced. Turn it on in the Django admin "
                 "(Waffle > Switches), or see what a sync would send with --dry-run."
             )
-        progress = _Progress(self, total=len(selection), every_course=options["dry_run"])
-        try:
-            for done, course in enumerate(selection, 1):
-                # Each course is a unit of work, like a request: the switch and the scope are read afresh.
-                RequestCache.clear_all_namespaces()
-                progress.start(done, course)
-                progress.report(done, course, backfill.run(course))
-                if options["queue"] and options["delay"] and done < len(selection):
-                    time.sleep(options["delay"])
-        except KeyboardInterrupt:
-            progress.clear()
-            self.stderr.write(f"Interrupted at course {progress.current} of {len(selection)}.")
-            backfill.print_summary()
-            raise CommandError("interrupted; running the command again carries on", returncode=INTERRUPTED) from None
-        progress.clear()
-        backfill.print_summary()
-        RequestCache.clear_all_namespaces()
+        run_courses(self, selection, backfill.run, backfill, every_course=options["dry_run"])
         if not options["dry_run"] and not api.is_sync_switch_on():
             raise CommandError(
                 "The virtu_sync.course_sync switch was turned off during the backfill: the courses after that "
@@ -152,46 +121,37 @@ def _normalized(key):
         return key
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """What happened to one course, in words, and what to print below it."""
-
-    text: str
-    failed: bool = False
-    details: str = ""
-
-
-class _Backfill:
+class _Backfill(CourseTally):
     """Syncs (or previews) courses one by one and tallies what happened; keeps no course."""
 
     def __init__(self, command, options):
-        self.command = command
+        title = "Backfill summary"
+        super().__init__(command, title=title, dry_run=options["dry_run"], verbosity=options["verbosity"])
         self.options = options
-        self.dry_run = options["dry_run"]
-        self.courses = Counter()
-        self.operations = Counter()
-        self.started = time.monotonic()
+        self.queued_before = False
 
-    def run(self, course) -> _Outcome:
+    def run(self, course) -> Outcome:
         try:
             key = api.parse_course_key(course)
         except api.InvalidCourseKeyError as error:
-            return self._failed(str(error))
+            return self.failed(str(error))
         skip_reason = self._skip_reason(key)
         if skip_reason:
-            self.courses["skipped"] += 1
-            return _Outcome(f"skipped ({skip_reason})")
+            return self.skipped(skip_reason)
         try:
             if self.options["queue"]:
+                if self.options["delay"] and self.queued_before:
+                    time.sleep(self.options["delay"])
+                self.queued_before = True
                 api.queue_course_sync(key, force=self.options["force"], trigger=api.TRIGGER_BACKFILL)
                 self.courses["queued"] += 1
-                return _Outcome("queued")
+                return Outcome("queued")
             if self.dry_run:
-                return self._preview(api.sync_course(key, dry_run=True, force=self.options["force"]))
-            return self._tally(api.sync_course(key, force=self.options["force"], trigger=api.TRIGGER_BACKFILL))
+                return self.preview(api.sync_course(key, dry_run=True, force=self.options["force"]))
+            return self.tally(api.sync_course(key, force=self.options["force"], trigger=api.TRIGGER_BACKFILL))
         except Exception as error:  # one course's failure never stops the others
             log.exception("Virtu sync backfill of %s failed", course)
-            return self._failed(f"{type(error).__name__}: {error}")
+            return self.failed(f"{type(error).__name__}: {error}")
 
     def _skip_reason(self, key):
         if self.dry_run:
@@ -199,98 +159,3 @@ class _Backfill:
         if api.is_sync_enabled(key):
             return None
         return "out of the sync scope" if api.is_sync_switch_on() else "the switch was turned off"
-
-    def _tally(self, result: SyncResult) -> _Outcome:
-        self._count_operations(result)
-        outcome = OUTCOMES.get(result.status)
-        if outcome is None:
-            problems = (
-                f"{result.failed} operation(s) failed, {result.deferred} deferred, {result.unsent} not sent "
-                "(the operation log in the admin says why)"
-            )
-            return self._failed(f"{result.status.value}: {result.error or problems}")
-        self.courses[outcome] += 1
-        return _Outcome(f"{outcome} ({_counts_text(result)})" if result.operations else outcome)
-
-    def _preview(self, result: SyncResult) -> _Outcome:
-        if result.status is not SyncStatus.DRY_RUN:
-            return self._failed(result.error or result.status.value)
-        self._count_operations(result)
-        self.courses["synced" if result.operations else "unchanged"] += 1
-        details = operation_table(result.operations) if result.operations and self.options["verbosity"] >= 2 else ""
-        return _Outcome(f"would send {_counts_text(result)}", details=details)
-
-    def _count_operations(self, result: SyncResult):
-        self.operations.update(result.counts())
-        self.operations["applied"] += result.applied
-        self.operations["failed"] += result.failed + result.deferred
-
-    def _failed(self, reason) -> _Outcome:
-        self.courses["failed"] += 1
-        return _Outcome(f"FAILED: {reason}", failed=True)
-
-    def print_summary(self):
-        rows = [
-            (f"courses {'to sync' if self.dry_run and outcome == 'synced' else outcome}", self.courses[outcome])
-            for outcome in SUMMARY_OUTCOMES
-        ]
-        rows.extend(
-            (f"courses {outcome}", count) for outcome, count in self.courses.items() if outcome not in SUMMARY_OUTCOMES
-        )
-        sent = "to send" if self.dry_run else "sent"
-        rows.extend((f"operations {sent}: {kind.value}", self.operations[kind.value]) for kind in OperationType)
-        if not self.dry_run:
-            rows.extend((f"operations {result}", self.operations[result]) for result in ("applied", "failed"))
-        rows.append(("time (seconds)", f"{time.monotonic() - self.started:.1f}"))
-        width = max(len(label) for label, _ in rows)
-        title = "Backfill summary (dry run: nothing was sent)" if self.dry_run else "Backfill summary"
-        lines = [title, "-" * len(title), *(f"{label.ljust(width)}  {value:>8}" for label, value in rows)]
-        self.command.stdout.write("\n".join(lines))
-
-
-def _counts_text(result: SyncResult) -> str:
-    counts = result.counts()
-    return ", ".join(f"{counts[kind.value]} {kind.value}" for kind in OperationType)
-
-
-class _Progress:
-    """
-    Progress: a bar redrawn in place on a terminal, a plain line per course otherwise.
-
-    On a terminal, failures still get a line each, and every course does when ``every_course``.
-    """
-
-    def __init__(self, command, *, total, every_course):
-        self.command = command
-        self.total = total
-        self.every_course = every_course
-        self.on_terminal = command.stdout.isatty()
-        self.current = 0
-        self.drawn = False
-
-    def start(self, done, course):
-        self.current = done
-        if self.on_terminal:
-            filled = BAR_WIDTH * (done - 1) // max(self.total, 1)
-            bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{self.total} {course}"
-            self.command.stdout.write(f"\r\033[K{bar}", ending="")
-            self.command.stdout.flush()
-            self.drawn = True
-
-    def report(self, done, course, outcome: _Outcome):
-        line = f"[{done}/{self.total}] {course}: {outcome.text}"
-        if outcome.failed:
-            self.clear()
-            self.command.stderr.write(line)
-        elif self.every_course or not self.on_terminal:
-            self.clear()
-            self.command.stdout.write(line)
-        if outcome.details:
-            self.clear()
-            self.command.stdout.write(outcome.details)
-
-    def clear(self):
-        """Take the bar off its line, so that what follows starts on a clean line."""
-        if self.drawn:
-            self.command.stdout.write("\r\033[K", ending="")
-            self.drawn = False
