@@ -31,6 +31,7 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "VIRTU_SYNC_BATCH_SIZE": 200,
         "VIRTU_SYNC_TIMEOUT": (5.0, 30.0),
         "VIRTU_SYNC_ALLOW_INSECURE_HTTP": False,
+        "VIRTU_SYNC_LOG_RETENTION_DAYS": 30,
         # Component types that record a learner's score, i.e. the blocks the platform's
         # grading reads: the contract's "assessment" entities.
         "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": (
@@ -62,6 +63,7 @@ class SyncSettings:
     read_timeout: float
     allow_insecure_http: bool
     assessment_block_types: frozenset[str]
+    log_retention_days: int = DEFAULTS["VIRTU_SYNC_LOG_RETENTION_DAYS"]
 
 
 def get_sync_settings() -> SyncSettings:
@@ -86,6 +88,7 @@ def get_sync_settings() -> SyncSettings:
         read_timeout=read_timeout,
         allow_insecure_http=value("VIRTU_SYNC_ALLOW_INSECURE_HTTP"),
         assessment_block_types=frozenset(value("VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES")),
+        log_retention_days=value("VIRTU_SYNC_LOG_RETENTION_DAYS"),
     )
 
 
@@ -128,6 +131,9 @@ def settings_problems(settings: Any) -> list[str]:
             "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES must be a list of block type names "
             f"such as ['problem'], not {block_types!r}."
         )
+    retention = value("VIRTU_SYNC_LOG_RETENTION_DAYS")
+    if not _is_int(retention) or retention < 1:
+        problems.append(f"VIRTU_SYNC_LOG_RETENTION_DAYS must be a whole number of days, 1 or more, not {retention!r}.")
     return problems
 
 

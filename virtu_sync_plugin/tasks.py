@@ -33,6 +33,8 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
     result = api.sync_course(key, trigger=trigger, force=force)
     if result.status is SyncStatus.QUEUED:
         _check_back(self, course_key_string, trigger, force)
+    else:
+        _prune_history(key)
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=DELETION_RETRIES)
@@ -45,8 +47,22 @@ def delete_course(self, course_key_string, trigger=api.TRIGGER_DELETE):
     result = api.delete_course(key)
     if result.status is SyncStatus.QUEUED:
         _check_back(sync_course, course_key_string, trigger, False)
-    elif result.status is SyncStatus.FAILED and self.request.retries < DELETION_RETRIES:
+        return
+    _prune_history(key)
+    if result.status is SyncStatus.FAILED and self.request.retries < DELETION_RETRIES:
         raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
+
+
+#: Batches of old rows one task deletes at most (``api.prune_sync_history``); the rest waits.
+PRUNE_BATCHES_PER_TASK = 20
+
+
+def _prune_history(key):
+    """Delete the course's log rows and runs past their retention: bounded work, after the sync."""
+    try:
+        api.prune_sync_history(key, max_batches=PRUNE_BATCHES_PER_TASK)
+    except Exception:  # pylint: disable=broad-except  (the sync is done; the next task prunes again)
+        log.exception("Virtu sync of %s: pruning its old operation log failed", key)
 
 
 def _enabled_course_key(course_key_string):
