@@ -62,9 +62,7 @@ def loaded_snapshot():
 
 
 def pending_ids() -> set[str]:
-    return set(
-        SyncOperation.objects.filter(status=SyncOperation.Status.PENDING).values_list("operation_id", flat=True)
-    )
+    return set(SyncOperation.objects.filter(status=SyncOperation.Status.PENDING).values_list("operation_id", flat=True))
 
 
 def sync_dying_at_batch(monkeypatch, batch: int, *, force: bool = False) -> None:

@@ -78,9 +78,7 @@ def prune_course(
         course_lease.release(course_key, owner)
 
 
-def _prune_under_lease(
-    course_key: CourseLocator, owner: str, cutoff: datetime, max_batches: int | None
-) -> PruneResult:
+def _prune_under_lease(course_key: CourseLocator, owner: str, cutoff: datetime, max_batches: int | None) -> PruneResult:
     course_id = str(course_key)
     problem = _fold_checkpoint(course_key, owner)
     if problem:
@@ -97,9 +95,7 @@ def _prune_under_lease(
             model.objects.filter(pk__in=ids).delete()
             deleted[model] += len(ids)
             budget = None if budget is None else budget - 1
-    more = budget == 0 and (
-        _old_operations(course_key, cutoff).exists() or _old_runs(course_key, cutoff).exists()
-    )
+    more = budget == 0 and (_old_operations(course_key, cutoff).exists() or _old_runs(course_key, cutoff).exists())
     return PruneResult(course_id, deleted[SyncOperation], deleted[SyncRun], more=more)
 
 
@@ -121,9 +117,7 @@ def _old_runs(course_key: CourseLocator, cutoff: datetime):
         Q(status=SyncOperation.Status.PENDING) | Q(created__gte=cutoff)
     )
     return (
-        SyncRun.objects.filter(course_key=course_key, started_at__lt=cutoff)
-        .exclude(pk=latest)
-        .exclude(Exists(staying))
+        SyncRun.objects.filter(course_key=course_key, started_at__lt=cutoff).exclude(pk=latest).exclude(Exists(staying))
     )
 
 
