@@ -44,7 +44,7 @@ def retention_cutoff(older_than_days: int | None = None) -> datetime:
 
 def courses_with_history_before(cutoff: datetime) -> list[CourseLocator]:
     """The courses with a run older than ``cutoff`` (an operation is never older than its run)."""
-    keys = SyncRun.objects.filter(started_at__lt=cutoff).values_list("course_key", flat=True).distinct()
+    keys = SyncRun.objects.filter(started_at__lt=cutoff).order_by().values_list("course_key", flat=True).distinct()
     return sorted(set(keys), key=str)
 
 
