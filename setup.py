@@ -77,7 +77,7 @@ setup(
     author="The virtu-sync-plugin authors",
     license="AGPL-3.0-only",
     license_files=["LICENSE.txt"],
-    # Namespace discovery also lists the data folders (sample_course/, templates/), so
+    # Namespace discovery also lists the data folders (templates/), so
     # include_package_data ships their files without setuptools' "absent package" warnings.
     packages=find_namespace_packages(include=["virtu_sync_plugin", "virtu_sync_plugin.*"]),
     include_package_data=True,

@@ -3,7 +3,7 @@ Synthetic courses for the benchmarks: realistic shapes, exact sizes, seeded.
 
 A course is a tree of :class:`Node` objects (block type, block id, field values,
 children) that is cheap to copy and to change, and becomes an
-:class:`~virtu_sync_plugin.olx.OlxCourse` with :class:`~virtu_sync_plugin.olx.OlxCourseBuilder`
+:class:`~olx_modulestore.OlxCourse` with :class:`~olx_modulestore.OlxCourseBuilder`
 (the stand-in modulestore serves it as Studio would).
 
 Shape. Every fan-out below the course is drawn uniformly from the ranges of real courses:
@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from olx_modulestore import OlxCourse, OlxCourseBuilder
 from opaque_keys.edx.locator import CourseLocator
-
-from virtu_sync_plugin.olx import OlxCourse, OlxCourseBuilder
 
 SECTIONS = (10, 30)
 SUBSECTIONS = (3, 10)

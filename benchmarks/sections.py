@@ -471,9 +471,8 @@ class _GeneratedCourses:
     """
 
     def __init__(self, count: int, seed: int, smallest: int, largest: int):
+        from olx_modulestore import OlxModuleStore
         from opaque_keys.edx.locator import CourseLocator
-
-        from virtu_sync_plugin.olx import OlxModuleStore
 
         rng = random.Random(seed)
         self.seed = seed
@@ -495,7 +494,7 @@ class _GeneratedCourses:
                 return super().get_course(course_key, depth, **kwargs)
 
             def get_course_summaries(self, **kwargs):
-                from virtu_sync_plugin.olx import OlxCourseSummary
+                from olx_modulestore import OlxCourseSummary
 
                 return [OlxCourseSummary(key) for key in generated.keys]
 

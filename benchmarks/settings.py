@@ -5,14 +5,9 @@ Django settings of the benchmarks: Studio's side of the plugin as in ``demo/sett
 """
 
 import os
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK_DIR = Path(os.environ["VIRTU_BENCH_DIR"])
-
-# Stand-ins for the edx-platform modules the plugin imports (xmodule...), as inside Studio.
-sys.path.insert(0, str(REPO_ROOT / "stand_ins"))
 
 SECRET_KEY = "benchmarks-only-not-secret"
 DEBUG = False

@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-SAMPLE_COURSE = REPO_ROOT / "virtu_sync_plugin" / "sample_course"
+SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 SWITCH = "virtu_sync.course_sync"
 
 

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from tests.celery_app import app as celery_app  # noqa: F401  (the app shared_task binds to)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_COURSE = REPO_ROOT / "virtu_sync_plugin" / "sample_course"
+SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 SAMPLE_COURSE_ID = "course-v1:VirtuX+MATH101+2026"
 #: The Open edX demo course, beside the checkout (never copied into the repo).
 DEMO_COURSE = REPO_ROOT.parent / "shared" / "olx" / "openedx-demo-course"

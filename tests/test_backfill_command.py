@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from olx_modulestore import pack_export
 from opaque_keys.edx.keys import CourseKey
 from xmodule.modulestore.django import SignalHandler
 
@@ -25,7 +26,6 @@ from reference_backend.faults import Fault
 from tests.conftest import REPO_ROOT, SAMPLE_COURSE
 from virtu_sync_plugin import api
 from virtu_sync_plugin.models import CourseSyncState, SyncOperation, SyncRun, SyncScope
-from virtu_sync_plugin.olx import pack_export
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

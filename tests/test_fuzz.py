@@ -2,7 +2,7 @@
 Fuzzing the readers of untrusted input, with hypothesis (bounded: ``max_examples`` each,
 no deadline):
 
-- the OLX reader (``virtu_sync_plugin.olx``, behind the preview command and the modulestore
+- the OLX reader (``olx_modulestore``, behind the preview command and the modulestore
   stand-in): random XML, broken pointer tags, huge attributes, bad dates, policies of the
   wrong shape, non-UTF-8 bytes, symlinks, tarballs with ``../`` members, links and special
   files. It either reads the course (and then every block, every field and the outline can
@@ -36,6 +36,7 @@ import requests
 from hypothesis import HealthCheck, assume, currently_in_test_context, example, given, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
+from olx_modulestore import DRAFT_PREFERRED, PUBLISHED_ONLY, OlxError, OlxModuleStore, load_course_export
 
 from tests.support import openapi
 from virtu_sync_plugin.backend_client import (
@@ -51,10 +52,9 @@ from virtu_sync_plugin.backend_client import (
 from virtu_sync_plugin.conf import DEFAULTS, SyncSettings
 from virtu_sync_plugin.core.diff import diff_outlines
 from virtu_sync_plugin.modulestore import outline_from_course_block
-from virtu_sync_plugin.olx import DRAFT_PREFERRED, PUBLISHED_ONLY, OlxError, OlxModuleStore, load_course_export
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_COURSE = REPO_ROOT / "virtu_sync_plugin" / "sample_course"
+SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 BLOCK_TYPES = DEFAULTS["VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES"]
 #: 200 examples a test (more under HYPOTHESIS_PROFILE=thorough), no deadline.
 FUZZ = settings(

@@ -1,4 +1,4 @@
-"""Tests of the OLX stand-in modulestore (``virtu_sync_plugin.olx``): plain functions, no Django."""
+"""Tests of the OLX stand-in modulestore (``olx_modulestore``): plain functions, no Django."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from opaque_keys.edx.keys import CourseKey
-from opaque_keys.edx.locator import CourseLocator
-
-from virtu_sync_plugin.olx import (
+from olx_modulestore import (
     DEFAULT_START_DATE,
     DRAFT_BRANCH,
     DRAFT_PREFERRED,
@@ -30,11 +27,13 @@ from virtu_sync_plugin.olx import (
     load_course_export,
     pack_export,
 )
+from opaque_keys.edx.keys import CourseKey
+from opaque_keys.edx.locator import CourseLocator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_COURSE = REPO_ROOT.parent / "shared" / "olx" / "openedx-demo-course"
 DEMO_KEY = CourseKey.from_string("course-v1:OpenedX+DemoX+DemoCourse")
-SAMPLE_COURSE = REPO_ROOT / "virtu_sync_plugin" / "sample_course"
+SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 SAMPLE_KEY = CourseKey.from_string("course-v1:VirtuX+MATH101+2026")
 
 needs_demo = pytest.mark.skipif(not DEMO_COURSE.is_dir(), reason=f"the demo course export is not at {DEMO_COURSE}")
@@ -316,7 +315,7 @@ def test_branch_setting_is_per_thread(sample_store):
 
 def test_missing_child_file_stays_in_children_and_is_skipped_by_get_children(tmp_path, caplog):
     vertical = '<vertical><problem url_name="gone"/><html url_name="here"/></vertical>'
-    with caplog.at_level(logging.WARNING, logger="virtu_sync_plugin.olx"):
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
         course = tiny_course(tmp_path, vertical, **{"html/here.xml": '<html display_name="Here"/>'})
     unit = block_named(course, "unit")
 
@@ -345,7 +344,7 @@ def test_odd_nesting_and_malformed_component_do_not_stop_the_load(tmp_path, capl
             "problem/broken.xml": "<problem><unclosed></problem>",
         },
     )
-    with caplog.at_level(logging.WARNING, logger="virtu_sync_plugin.olx"):
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
         course = published_course(
             OlxModuleStore([load_course_export(export)]), CourseKey.from_string("course-v1:Org+Num+Run")
         )
@@ -393,7 +392,7 @@ def test_field_values_policy_quoted_dates_and_bad_values(tmp_path, caplog):
             "sequential/seq.xml": '<sequential due="2020-01-01T00:00:00Z"><vertical url_name="unit"/></sequential>',
         },
     )
-    with caplog.at_level(logging.WARNING, logger="virtu_sync_plugin.olx"):
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
         course = published_course(
             OlxModuleStore([load_course_export(export)]), CourseKey.from_string("course-v1:Org+Num+Run")
         )
@@ -447,7 +446,7 @@ def test_a_draft_replaces_its_published_block_and_an_orphan_draft_is_skipped(tmp
     store = OlxModuleStore([load_course_export(export)])
     key = CourseKey.from_string("course-v1:Org+Num+Run")
 
-    with caplog.at_level(logging.WARNING, logger="virtu_sync_plugin.olx"):
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
         draft_unit = block_named(store.get_course(key), "unit")
     assert draft_unit.display_name == "Edited"
     assert [child.display_name for child in draft_unit.get_children()] == ["New"]
@@ -500,7 +499,7 @@ def test_pointer_paths_cannot_leave_the_export(tmp_path, caplog):
     (tmp_path / "secret.xml").write_text('<problem display_name="Secret"/>')
     export = tiny_export(tmp_path / "export", '<vertical><problem url_name="..:..:secret"/></vertical>')
 
-    with caplog.at_level(logging.WARNING, logger="virtu_sync_plugin.olx"):
+    with caplog.at_level(logging.WARNING, logger="olx_modulestore"):
         course = published_course(
             OlxModuleStore([load_course_export(export)]), CourseKey.from_string("course-v1:Org+Num+Run")
         )
@@ -601,8 +600,9 @@ def test_another_process_reads_the_same_exports(tmp_path):
     pack_export(SAMPLE_COURSE, tmp_path / "math.tar.gz")
     script = (
         "import sys\n"
+        "sys.path.insert(0, 'stand_ins')\n"
         "from opaque_keys.edx.keys import CourseKey\n"
-        "from virtu_sync_plugin.olx import OlxModuleStore\n"
+        "from olx_modulestore import OlxModuleStore\n"
         "store = OlxModuleStore.from_directory(sys.argv[1])\n"
         "course = store.get_course(CourseKey.from_string(sys.argv[2]))\n"
         "print(course.display_name, course.course_version)\n"

@@ -6,12 +6,12 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from olx_modulestore import OlxCourseBuilder, OlxModuleStore
 from opaque_keys.edx.locator import CourseLocator
 
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from virtu_sync_plugin import api
 from virtu_sync_plugin.modulestore import outline_from_course_block
-from virtu_sync_plugin.olx import OlxCourseBuilder, OlxModuleStore
 
 pytestmark = pytest.mark.django_db  # publishing reaches the plugin's receivers
 

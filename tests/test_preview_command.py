@@ -10,12 +10,12 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from olx_modulestore import pack_export
 
 from demo.export_editor import ExportEditor, edit_sample_course
 from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
 from tests.support.openapi import assert_valid
 from virtu_sync_plugin import api
-from virtu_sync_plugin.olx import pack_export
 
 OTHER_COURSE_ID = "course-v1:OtherU+MATH101+2027"
 
@@ -152,7 +152,7 @@ def test_a_whole_course_from_nothing_to_the_demo_course(tmp_path):
     [
         (lambda tmp_path: tmp_path / "nowhere", "neither a directory nor a .tar.gz file"),
         (lambda tmp_path: tmp_path, "no course.xml"),
-        (lambda tmp_path: _write(tmp_path / "broken", "course.xml", "<course url_name="), "not well-formed XML"),
+        (lambda tmp_path: _write(tmp_path / "broken", "course.xml", "<course url_name="), "cannot be imported"),
         (lambda tmp_path: _write(tmp_path, "broken.tar.gz", "not gzip"), "broken.tar.gz"),
     ],
 )

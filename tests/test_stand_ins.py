@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.dispatch import Signal
+from olx_modulestore import DRAFT_PREFERRED, PUBLISHED_ONLY, OlxModuleStore
 from opaque_keys.edx.keys import CourseKey
 from xmodule.modulestore import ModuleStoreEnum
 from xmodule.modulestore import django as modulestore_django
@@ -27,10 +28,8 @@ from xmodule.modulestore.django import (
 from xmodule.modulestore.exceptions import DuplicateCourseError, InvalidBranchSetting, ItemNotFoundError
 from xmodule.modulestore.mixed import MixedModuleStore
 
-from virtu_sync_plugin.olx import DRAFT_PREFERRED, PUBLISHED_ONLY, OlxModuleStore
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_COURSE = REPO_ROOT / "virtu_sync_plugin" / "sample_course"
+SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
 SAMPLE_KEY = CourseKey.from_string("course-v1:VirtuX+MATH101+2026")
 SIGNAL_NAMES = [
     "pre_publish",
@@ -191,8 +190,9 @@ def test_published_content_is_seen_by_other_stores_and_processes(olx_root, tmp_p
         assert course.get_children()[0].display_name == "Whole Numbers"
     script = (
         "import sys\n"
+        "sys.path.insert(0, 'stand_ins')\n"
         "from opaque_keys.edx.keys import CourseKey\n"
-        "from virtu_sync_plugin.olx import OlxModuleStore\n"
+        "from olx_modulestore import OlxModuleStore\n"
         "course = OlxModuleStore.from_directory(sys.argv[1]).get_course(CourseKey.from_string(sys.argv[2]))\n"
         "print(course.get_children()[0].display_name)\n"
     )

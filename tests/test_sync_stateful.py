@@ -171,7 +171,7 @@ class EditAndPublish(RuleBasedStateMachine):
             SignalHandler(MixedModuleStore).send("course_published", course_key=COURSE_KEY)
 
     def build(self):
-        from virtu_sync_plugin.olx import OlxCourseBuilder
+        from olx_modulestore import OlxCourseBuilder
 
         builder = OlxCourseBuilder(COURSE_KEY, display_name="Stateful", start=datetime(2026, 9, 1, tzinfo=UTC))
 

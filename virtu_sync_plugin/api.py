@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 
+from celery import current_app as _celery_app
 from django.db import transaction as _transaction
 from opaque_keys.edx.keys import CourseKey
 
@@ -36,6 +37,8 @@ from .toggles import COURSE_SYNC_SWITCH as _COURSE_SYNC_SWITCH
 _log = logging.getLogger(__name__)
 
 __all__ = [
+    "DELETE_COURSE_TASK",
+    "SYNC_COURSE_TASK",
     "SYNC_LEASE_SECONDS",
     "TRIGGER_ADMIN",
     "TRIGGER_BACKFILL",
@@ -74,6 +77,11 @@ TRIGGER_RERUN = _SyncRun.Trigger.RERUN.value
 TRIGGER_BACKFILL = _SyncRun.Trigger.BACKFILL.value
 TRIGGER_ADMIN = _SyncRun.Trigger.ADMIN.value
 TRIGGER_MANUAL = _SyncRun.Trigger.MANUAL.value
+
+#: The names of the Celery tasks (for routing them to a queue). :mod:`virtu_sync_plugin.tasks`
+#: defines them and calls this module, so this module queues them by name, without importing them.
+SYNC_COURSE_TASK = "virtu_sync_plugin.tasks.sync_course"
+DELETE_COURSE_TASK = "virtu_sync_plugin.tasks.delete_course"
 
 
 def build_outline(course_key: str | CourseKey) -> CourseOutline | None:
@@ -154,21 +162,20 @@ def queue_course_sync(course_key: str | CourseKey, *, force: bool = False, trigg
     commit, a Studio request must not fail.
     """
     key = parse_course_key(course_key)
-    _queue_after_commit("sync_course", str(key), trigger, force)
+    _queue_after_commit(SYNC_COURSE_TASK, str(key), trigger, force)
 
 
 def queue_course_deletion(course_key: str | CourseKey) -> None:
     """Queue the deletion of the course from the backend, once the current transaction commits."""
     key = parse_course_key(course_key)
-    _queue_after_commit("delete_course", str(key), TRIGGER_DELETE)
+    _queue_after_commit(DELETE_COURSE_TASK, str(key), TRIGGER_DELETE)
 
 
 def _queue_after_commit(task_name: str, course_key_string: str, trigger: str, *arguments: object) -> None:
     def send() -> None:
-        from . import tasks  # pylint: disable=import-outside-toplevel  (tasks import this module)
-
         try:
-            getattr(tasks, task_name).delay(course_key_string, trigger, *arguments)
+            # The app's registry: the tasks are registered when the app is ready (apps.py).
+            _celery_app.tasks[task_name].delay(course_key_string, trigger, *arguments)
         except Exception:  # pylint: disable=broad-except
             _log.exception(
                 "Virtu sync: could not queue the %s of %s (is the Celery broker up?); it is NOT synced",

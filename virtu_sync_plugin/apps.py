@@ -60,4 +60,6 @@ class VirtuSyncPluginConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        from . import checks  # pylint: disable=import-outside-toplevel,unused-import  # noqa: F401
+        # checks: registers the system checks; tasks: registers the Celery tasks, which the
+        # api queues by name.
+        from . import checks, tasks  # pylint: disable=import-outside-toplevel,unused-import  # noqa: F401

@@ -4,7 +4,7 @@ The one adapter to edx-platform's modulestore.
 It reads a course's published blocks and turns them into a
 :class:`~virtu_sync_plugin.core.outline.CourseOutline`.
 
-edx-platform is imported lazily, inside :func:`read_published_course`, so the package
+edx-platform is imported lazily, inside the functions that read from it, so the package
 imports without it. Reading has no side effects and is forgiving: odd content (a block
 without a display name, a duplicate or missing child, a block outside the normal
 nesting, a bad value) becomes a :class:`ContentError` on the outline, never an
@@ -15,6 +15,7 @@ form.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ SUBTOPIC_BLOCK_TYPE = "sequential"
 UNIT_BLOCK_TYPE = "vertical"
 #: What edx-platform loads in place of a block whose definition cannot be loaded.
 ERROR_BLOCK_TYPE = "error"
+#: The block class of a type with no installed XBlock, in an import (``ImportManager``'s default).
+_IMPORT_DEFAULT_CLASS = "xmodule.hidden_block.HiddenBlock"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -59,6 +62,31 @@ def read_published_course(course_key: CourseLocator) -> Any | None:
     store = modulestore()
     with store.branch_setting(ModuleStoreEnum.Branch.published_only, course_key):
         return store.get_course(course_key, depth=None)
+
+
+def read_course_export(data_dir: str | os.PathLike, course_dir: str) -> Any:
+    """
+    The course block of the export in ``data_dir/course_dir``, read as Studio's import reads it.
+
+    edx-platform's own reader, ``XMLModuleStore``, with the arguments of
+    ``xml_importer.ImportManager`` in Studio's import task: the published content only (an
+    import sends ``drafts/`` to the draft branch), the settings' XBlock mixins, and no
+    error blocks (a block that does not parse is left out of its parent, as after an import).
+    Keys are old-style (``org/course/run``). Raises whatever loading the course raises.
+    """
+    from django.conf import settings  # pylint: disable=import-outside-toplevel
+    from xmodule.modulestore.xml import XMLModuleStore  # pylint: disable=import-outside-toplevel
+
+    store = XMLModuleStore(
+        data_dir,
+        default_class=_IMPORT_DEFAULT_CLASS,
+        source_dirs=[course_dir],
+        load_error_blocks=False,
+        xblock_mixins=getattr(settings, "XBLOCK_MIXINS", ()),
+        xblock_select=getattr(settings, "XBLOCK_SELECT_FUNCTION", None),
+    )
+    (course_block,) = store.get_courses()
+    return course_block
 
 
 def course_keys_in_modulestore() -> Iterator[CourseLocator]:
@@ -117,7 +145,7 @@ class _OutlineReader:
             for subtopic_id, sequential in self._placed_children(chapter, topic_id, SUBTOPIC_BLOCK_TYPE):
                 for unit_id, vertical in self._placed_children(sequential, subtopic_id, UNIT_BLOCK_TYPE):
                     self._read_assessments(vertical, unit_id)
-        published = getattr(course, "subtree_edited_on", None)
+        published = _subtree_edited_on(course)
         published_at = _iso(published) if isinstance(published, datetime) else _iso(read_at or datetime.now(UTC))
         return CourseOutline(course_id, self.entities, tuple(self.errors), published_at)
 
@@ -253,6 +281,16 @@ class _OutlineReader:
 
     def _error(self, code: str, block_id: str, message: str) -> None:
         self.errors.append(ContentError(code, block_id, message))
+
+
+def _subtree_edited_on(course: Any) -> Any:
+    """``course.subtree_edited_on``, or None when split raises ``ItemNotFoundError`` (a dangling child)."""
+    from xmodule.modulestore.exceptions import ItemNotFoundError  # pylint: disable=import-outside-toplevel
+
+    try:
+        return getattr(course, "subtree_edited_on", None)
+    except ItemNotFoundError:
+        return None
 
 
 def _block_type(block: Any) -> str:

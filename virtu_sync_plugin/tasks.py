@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 DELETION_RETRIES = 8
 
 
-@shared_task(bind=True, ignore_result=True)
+@shared_task(bind=True, ignore_result=True, name=api.SYNC_COURSE_TASK)
 @set_code_owner_attribute
 def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=False, follow_up=False):
     """Sync one course with the Virtu backend (coalescing with a sync already running)."""
@@ -37,7 +37,7 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
         _prune_history(key)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=DELETION_RETRIES)
+@shared_task(bind=True, ignore_result=True, max_retries=DELETION_RETRIES, name=api.DELETE_COURSE_TASK)
 @set_code_owner_attribute
 def delete_course(self, course_key_string, trigger=api.TRIGGER_DELETE):
     """Delete a course deleted in Studio from the Virtu backend."""

@@ -1,8 +1,27 @@
-"""Stand-in for ``xmodule.modulestore.exceptions``: the same exception classes and constructors."""
+"""
+Stand-in for ``xmodule.modulestore.exceptions``: the same exception classes and constructors.
 
+``ItemNotFoundError`` is the OLX reader's class, so that code catching it catches what the
+stand-in modulestore raises.
+"""
 
-class ItemNotFoundError(Exception):
-    """No block, course or library has the given key."""
+from olx_modulestore import ItemNotFoundError
+
+__all__ = [
+    "DuplicateCourseError",
+    "DuplicateItemError",
+    "InsufficientSpecificationError",
+    "InvalidBranchSetting",
+    "InvalidLocationError",
+    "ItemNotFoundError",
+    "ItemWriteConflictError",
+    "MultipleCourseBlocksFound",
+    "MultipleLibraryBlocksFound",
+    "NoPathToItem",
+    "OverSpecificationError",
+    "ReferentialIntegrityError",
+    "VersionConflictError",
+]
 
 
 class ItemWriteConflictError(Exception):

@@ -4,7 +4,7 @@ Stand-in for ``xmodule.modulestore.mixed``: ``MixedModuleStore``, the class of `
 It serves the course exports (OLX) under one directory, its ``olx_root``, set in
 ``settings.MODULESTORE['default']['OPTIONS']['olx_root']``; it is an ``OlxModuleStore`` of
 that directory, so it has the real reading API and block attributes (see
-``virtu_sync_plugin.olx``). Every process that uses the same root sees the same courses: a
+``olx_modulestore``). Every process that uses the same root sees the same courses: a
 Celery worker in another process reads what a test published.
 
 To act like Studio in tests and the demo it can also write:
@@ -12,7 +12,13 @@ To act like Studio in tests and the demo it can also write:
 - ``publish_export(export_path, course_key=None)`` places an export under the root and sends
   ``course_published`` with the plain course key, as a publish in Studio does;
 - ``delete_course(course_key, user_id)`` removes it and sends ``course_deleted`` with the key
-  as passed, as split does.
+  as passed, as split does;
+- ``publish_library(library_key)`` sends what split sends when a legacy content library
+  (``library-v1:...``) is published: ``course_published`` with the library key, then
+  ``library_updated``. Libraries hold no course: ``get_course`` of a library key is None.
+
+``OPTIONS['disabled_xblock_types']`` (the real option's name; a list here, a callable in
+edx-platform) names XBlock types that load as ``HiddenBlock``, as when their package is missing.
 """
 
 import os
@@ -21,9 +27,10 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from olx_modulestore import COURSE_KEY_SIDECAR_SUFFIX, OlxModuleStore, load_course_export, pack_export
 from opaque_keys.edx.keys import CourseKey
+from opaque_keys.edx.locator import LibraryLocator
 
-from virtu_sync_plugin.olx import COURSE_KEY_SIDECAR_SUFFIX, OlxModuleStore, load_course_export, pack_export
 from xmodule.modulestore.exceptions import ItemNotFoundError
 
 
@@ -37,9 +44,28 @@ class MixedModuleStore(OlxModuleStore):
     ``MixedModuleStore`` (``mappings``, ``stores``, ...) are accepted and ignored.
     """
 
-    def __init__(self, olx_root, signal_handler=None, branch_setting_func=None, **kwargs):
-        super().__init__(export_root=olx_root, branch_setting_func=branch_setting_func)
+    def __init__(self, olx_root, signal_handler=None, branch_setting_func=None, disabled_xblock_types=(), **kwargs):
+        if callable(disabled_xblock_types):
+            disabled_xblock_types = disabled_xblock_types()
+        super().__init__(
+            export_root=olx_root, branch_setting_func=branch_setting_func, disabled_xblock_types=disabled_xblock_types
+        )
         self.signal_handler = signal_handler
+        self._libraries = set()
+
+    def publish_library(self, library_key):
+        """
+        Send the signals of a publish of legacy content library ``library_key``; return the key sent.
+
+        ``course_published`` carries the library key without branch (as split's
+        ``send_bulk_published_signal`` sends it), ``library_updated`` the key as given.
+        """
+        assert isinstance(library_key, LibraryLocator)
+        self._libraries.add(library_key.for_branch(None))
+        if self.signal_handler:
+            self.signal_handler.send("course_published", course_key=library_key.for_branch(None))
+            self.signal_handler.send("library_updated", library_key=library_key)
+        return library_key.for_branch(None)
 
     def publish_export(self, export_path, *, course_key=None):
         """
@@ -85,6 +111,11 @@ class MixedModuleStore(OlxModuleStore):
             ItemNotFoundError: if no export under the root serves the course.
         """
         assert isinstance(course_key, CourseKey)
+        if isinstance(course_key, LibraryLocator) and course_key.for_branch(None) in self._libraries:
+            self._libraries.discard(course_key.for_branch(None))
+            if self.signal_handler:
+                self.signal_handler.send("course_deleted", course_key=course_key)
+            return
         paths = self.export_paths(course_key)
         if not paths:
             raise ItemNotFoundError(course_key)

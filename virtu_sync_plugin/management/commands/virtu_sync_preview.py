@@ -4,8 +4,9 @@ Show what a sync would send when a course goes from one export to another.
     python manage.py cms virtu_sync_preview OLD NEW [--json] [--course-key KEY]
 
 OLD and NEW are course exports (directories or ``.tar.gz`` files), both read under NEW's
-course key unless ``--course-key`` names another. Reads the two exports only: no
-modulestore, no database, no backend.
+course key unless ``--course-key`` names another. Reads the two exports with edx-platform's
+own reader (``XMLModuleStore``), as Studio's import does: no course from Studio's modulestore,
+no database, no backend.
 """
 
 from django.core.management.base import BaseCommand, CommandError

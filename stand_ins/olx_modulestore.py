@@ -55,6 +55,7 @@ malformed stays in its parent's ``children`` and is dropped, with a warning, by
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -84,6 +85,10 @@ __all__ = [
     "DEFAULT_START_DATE",
     "DRAFT_BRANCH",
     "DRAFT_PREFERRED",
+    "ErrorBlock",
+    "Group",
+    "HiddenBlock",
+    "ItemNotFoundError",
     "PUBLISHED_BRANCH",
     "PUBLISHED_ONLY",
     "BlockKey",
@@ -95,6 +100,7 @@ __all__ = [
     "OlxError",
     "OlxModuleStore",
     "ScopeIds",
+    "UserPartition",
     "load_course_export",
     "pack_export",
 ]
@@ -149,6 +155,7 @@ _NON_FIELD_ATTRIBUTES = frozenset(
         "discussion_blackouts",
         "xml_attributes",
         "x-is-pointer-node",
+        "x-stand-in-load-error",
         "xblock-family",
         "parent_url",
         "parent_sequential_url",
@@ -156,6 +163,8 @@ _NON_FIELD_ATTRIBUTES = frozenset(
     }
 )
 _ASIDE_FAMILY = "xblock_asides.v1"
+#: An XML attribute, not OLX: the block's class fails to construct with this message (see ErrorBlock).
+LOAD_ERROR_ATTRIBUTE = "x-stand-in-load-error"
 _BLOCK_ID = re.compile(r"^[\w\-~.:]+$")  # what a course-v1 usage key accepts ("%" is not)
 _XML_ERRORS = (ParseError, DefusedXmlException)
 
@@ -167,6 +176,15 @@ class OlxError(ValueError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+class ItemNotFoundError(Exception):
+    """
+    ``xmodule.modulestore.exceptions.ItemNotFoundError``: no block, course or library has the given key.
+
+    The stand-in's ``xmodule.modulestore.exceptions`` re-exports this class, so code written
+    against the platform catches what this reader raises.
+    """
 
 
 class BlockKey(NamedTuple):
@@ -254,6 +272,131 @@ def _to_date(value: Any) -> datetime | None:
         raise ValueError(f"not a date in UTC: {value!r}") from error
 
 
+class Group(NamedTuple):
+    """``xmodule.partitions.partitions.Group``: a group of learners in a partition (``id`` is an int)."""
+
+    id: int
+    name: str
+
+
+class UserPartitionScheme(NamedTuple):
+    """What ``UserPartition.get_scheme`` returns, reduced to what readers use: its ``name``."""
+
+    name: str
+
+
+class UserPartition(NamedTuple):
+    """``xmodule.partitions.partitions.UserPartition``: a group configuration of the course."""
+
+    id: int
+    name: str
+    description: str
+    groups: list[Group]
+    scheme: UserPartitionScheme
+    parameters: dict
+    active: bool
+
+
+#: Partition schemes the stand-in knows (the platform's ``openedx.user_partition_scheme`` entry points).
+USER_PARTITION_SCHEMES = frozenset({"random", "cohort", "enrollment_track", "team", "verification"})
+
+
+def _to_user_partition(value: Any) -> UserPartition:
+    """``UserPartition.from_json``: the same required keys, versions and errors (all ``TypeError``)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"not a user partition: {value!r}")
+    for key in ("id", "name", "description", "version", "groups"):
+        if key not in value:
+            raise TypeError(f"UserPartition dict {value} missing value key '{key}'")
+    if value["version"] == 1:
+        scheme = "random"
+    elif isinstance(value["version"], int) and value["version"] >= 2:
+        if "scheme" not in value:
+            raise TypeError(f"UserPartition dict {value} missing value key 'scheme'")
+        scheme = value["scheme"]
+    else:
+        raise TypeError(f"UserPartition dict {value} has unexpected version")
+    if scheme not in USER_PARTITION_SCHEMES:
+        raise TypeError(f"Unrecognized scheme '{scheme}'")
+    groups = []
+    for group in value["groups"]:
+        for key in ("id", "name", "version"):
+            if not isinstance(group, dict) or key not in group:
+                raise TypeError(f"Group dict {group} missing value key '{key}'")
+        if group["version"] != 1:
+            raise TypeError(f"Group dict {group} has unexpected version")
+        groups.append(Group(int(group["id"]), group["name"]))
+    return UserPartition(
+        int(value["id"]),
+        value["name"],
+        value["description"],
+        groups,
+        UserPartitionScheme(scheme),
+        value.get("parameters", {}),
+        value.get("active", True),
+    )
+
+
+def _to_user_partitions(value: Any) -> list[UserPartition]:
+    """``UserPartitionList.from_json``: each element through ``UserPartition.from_json``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"not a list: {value!r}")
+    return [_to_user_partition(partition) for partition in value]
+
+
+def _to_dict(value: Any) -> dict | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise TypeError(f"not a dict: {value!r}")
+
+
+#: ``xmodule.course_metadata_utils.DEFAULT_GRADING_POLICY``.
+DEFAULT_GRADING_POLICY = {
+    "GRADER": [
+        {"type": "Homework", "short_label": "HW", "min_count": 12, "drop_count": 2, "weight": 0.15},
+        {"type": "Lab", "min_count": 12, "drop_count": 2, "weight": 0.15},
+        {"type": "Midterm Exam", "short_label": "Midterm", "min_count": 1, "drop_count": 0, "weight": 0.3},
+        {"type": "Final Exam", "short_label": "Final", "min_count": 1, "drop_count": 0, "weight": 0.4},
+    ],
+    "GRADE_CUTOFFS": {"Pass": 0.5},
+}
+
+
+def _to_grading_policy(value: Any) -> dict:
+    """``CourseBlock.set_grading_policy``: the stored policy, ``GRADER`` and ``GRADE_CUTOFFS`` defaulted."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise TypeError(f"not a dict: {value!r}")
+    return {**copy.deepcopy(DEFAULT_GRADING_POLICY), **value}
+
+
+def _to_group_id_to_child(value: Any) -> dict[str, BlockKey] | None:
+    """``SplitTestBlock.group_id_to_child`` (``ReferenceValueDict``): group ids as strings, children as block keys."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"not a dict: {value!r}")
+    return {str(group_id): _to_block_key(child) for group_id, child in value.items()}
+
+
+def _to_block_key(value: Any) -> BlockKey:
+    """A reference to a block of the same course: a ``BlockKey`` or a usage key string (``i4x://`` included)."""
+    if isinstance(value, BlockKey):
+        return value
+    if isinstance(value, UsageKey):
+        return BlockKey(value.block_type, value.block_id)
+    if isinstance(value, str):
+        try:
+            usage_key = UsageKey.from_string(value)
+        except InvalidKeyError as error:
+            raise ValueError(f"not a usage key: {value!r}") from error
+        return BlockKey(usage_key.block_type, usage_key.block_id)
+    raise TypeError(f"not a block reference: {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class _Field:
     """A settings field: how to read its stored value, its default, whether it is inherited."""
@@ -274,6 +417,7 @@ _INHERITED_FIELDS = {
     "self_paced": _Field(_to_bool, False, inherited=True),
     "days_early_for_beta": _Field(_to_float, None, inherited=True),
     "relative_weeks_due": _Field(_to_int, None, inherited=True),
+    "user_partitions": _Field(_to_user_partitions, [], inherited=True),
 }
 # Fields every block has (XModuleMixin, LmsBlockMixin, InheritanceMixin).
 _COMMON_FIELDS = {**_INHERITED_FIELDS, "display_name": _Field(_to_string), "format": _Field(_to_string)}
@@ -295,6 +439,8 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "invitation_only": _Field(_to_bool, False),
         "entrance_exam_enabled": _Field(_to_bool, False),
         "entrance_exam_id": _Field(_to_string),
+        "grading_policy": _Field(_to_grading_policy, {}),
+        "other_course_settings": _Field(_to_dict, {}),
     },
     "chapter": {"highlights": _Field(_to_list, [])},
     "sequential": {
@@ -317,14 +463,28 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "weight": _Field(_to_float, 1.0),
         "has_score": _Field(_to_bool, False),
     },
+    "lti_consumer": {
+        "display_name": _Field(_to_string, "LTI Consumer"),
+        "weight": _Field(_to_float, 1.0),
+        "has_score": _Field(_to_bool, False),
+    },
     "library_content": {
         "display_name": _Field(_to_string, "Randomized Content Block"),
         "max_count": _Field(_to_int, 1),
     },
-    "split_test": {"display_name": _Field(_to_string, "Content Experiment")},
+    "itembank": {"display_name": _Field(_to_string, "Problem Bank"), "max_count": _Field(_to_int, 1)},
+    "split_test": {
+        "display_name": _Field(_to_string, "Content Experiment"),
+        "user_partition_id": _Field(_to_int, -1),
+        "group_id_to_child": _Field(_to_group_id_to_child, {}),
+    },
 }
 # Types whose class sets ``has_score = True`` (LTI's is a field, above).
 _SCORED_TYPES = frozenset({"problem", "openassessment", "drag-and-drop-v2"})
+# Types whose class has a ``data`` field (``String``/``XMLString``, Scope.content), and its default.
+_DATA_DEFAULTS = {"problem": "<problem></problem>", "about": ""}
+# Types whose XML (the element itself) is kept as the block's content: what max_score() reads.
+_CONTENT_TYPES = frozenset({"problem", "openassessment"})
 
 # How an XML attribute of each known field name is decoded (``xml_block.deserialize_field``).
 _ATTRIBUTE_CONVERTERS = {
@@ -362,12 +522,19 @@ def _deserialize_attribute(name: str, raw: str) -> Any:
 
 @dataclass(slots=True)
 class _BlockData:
-    """One stored block: its settings as stored values, and its child references (None for leaves)."""
+    """
+    One stored block: settings, child references, content, and a load error if it fails to load.
+
+    Settings are stored values; children are None for leaves; content is the XML of a problem or
+    an ORA, or the text of an about item.
+    """
 
     block_type: str
     block_id: str
     fields: dict[str, Any]
     children: list[BlockKey] | None
+    content: str | None = None
+    load_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,6 +630,11 @@ class OlxCourseBuilder:
         chapter = builder.add_child(builder.root, "chapter", "ch1", display_name="Chapter 1")
         builder.add_child(chapter, "sequential", "seq1", graded=True, format="Homework")
         course = builder.build()
+
+    Course fields include ``grading_policy`` (``{"GRADER": [...], "GRADE_CUTOFFS": {...}}``),
+    ``other_course_settings`` and ``user_partitions`` (stored form, see
+    :meth:`add_user_partition`). A builder can be changed after :meth:`build` and built again,
+    to make the next version of the same course (a later publish).
     """
 
     def __init__(self, course_key: CourseLocator, **course_fields: Any) -> None:
@@ -476,9 +648,7 @@ class OlxCourseBuilder:
 
         Adding a key that exists adds another reference to the same block (its fields are kept).
         """
-        parent_data = self._blocks[parent]
-        if parent_data.children is None:
-            raise ValueError(f"{parent} is a {parent.type} block, which has no children")
+        parent_data = self._container(parent)
         if not _BLOCK_ID.match(block_id):
             raise ValueError(f"{block_id!r} is not a valid block id")
         key = BlockKey(block_type, block_id)
@@ -488,18 +658,172 @@ class OlxCourseBuilder:
         parent_data.children.append(key)
         return key
 
+    def add_problem(
+        self, parent: BlockKey, block_id: str, *, responses: int = 1, points: Iterable[Any] | None = None, **fields: Any
+    ) -> BlockKey:
+        """
+        Add a capa problem whose ``max_score()`` is ``responses`` (or the sum of ``points``).
+
+        It has ``responses`` numerical responses of one answer field each, or one response per
+        value of ``points`` with that ``points`` attribute on its field (any text: ``"abc"``
+        makes ``max_score()`` fail as capa's does).
+        """
+        key = self.add_child(parent, "problem", block_id, **fields)
+        fields_points = [None] * responses if points is None else list(points)
+        body = "".join(
+            '<numericalresponse answer="1"><formulaequationinput{}/></numericalresponse>'.format(
+                "" if value is None else f' points="{value}"'
+            )
+            for value in fields_points
+        )
+        self.set_content(key, f"<problem>{body}</problem>")
+        return key
+
+    def add_open_assessment(
+        self, parent: BlockKey, block_id: str, *, criteria: Iterable[Iterable[int]], **fields: Any
+    ) -> BlockKey:
+        """Add an ORA whose rubric has one criterion per element of ``criteria`` (its options' points)."""
+        key = self.add_child(parent, "openassessment", block_id, **fields)
+        rubric = "".join(
+            "<criterion>" + "".join(f'<option points="{points}"/>' for points in options) + "</criterion>"
+            for options in criteria
+        )
+        self.set_content(key, f"<openassessment><rubric>{rubric}</rubric></openassessment>")
+        return key
+
+    def add_problem_bank(
+        self,
+        parent: BlockKey,
+        block_id: str,
+        *,
+        count: int,
+        problems: int,
+        block_type: str = "library_content",
+        **fields: Any,
+    ) -> BlockKey:
+        """
+        Add a randomized content block with ``max_count`` ``count`` and ``problems`` problems.
+
+        ``block_type`` is ``library_content`` or ``itembank``; the problems are one-point problems
+        ``<block_id>_p0``, ``<block_id>_p1``, ...
+        """
+        bank = self.add_child(parent, block_type, block_id, max_count=count, **fields)
+        for number in range(problems):
+            self.add_problem(bank, f"{block_id}_p{number}")
+        return bank
+
+    def add_split_test(
+        self, parent: BlockKey, block_id: str, *, user_partition_id: int, groups: Mapping[int, str], **fields: Any
+    ) -> BlockKey:
+        """
+        Add a content experiment (``split_test``) with one vertical child per group.
+
+        It uses partition ``user_partition_id``; ``groups`` maps a group id to the vertical's block id, and
+        ``group_id_to_child`` is set to match. Add more children (an orphan no group points at)
+        with :meth:`add_child`; point groups elsewhere with :meth:`set_group_child`.
+        """
+        experiment = self.add_child(parent, "split_test", block_id, user_partition_id=user_partition_id, **fields)
+        self._blocks[experiment].fields.setdefault("group_id_to_child", {})
+        for group_id, vertical_id in groups.items():
+            self.set_group_child(experiment, group_id, self.add_child(experiment, "vertical", vertical_id))
+        return experiment
+
+    def set_group_child(self, split_test: BlockKey, group_id: int | str, child: BlockKey | None) -> None:
+        """Make group ``group_id`` of the experiment see ``child`` (None: no child for that group)."""
+        mapping = self._blocks[split_test].fields.setdefault("group_id_to_child", {})
+        if child is None:
+            mapping.pop(str(group_id), None)
+        else:
+            mapping[str(group_id)] = child
+
+    def add_user_partition(
+        self, partition_id: int, name: str, groups: Mapping[int, str], *, scheme: str = "random", description: str = ""
+    ) -> None:
+        """Add a group configuration to the course's ``user_partitions``, in the stored (version 3) form."""
+        self._blocks[COURSE_ROOT].fields.setdefault("user_partitions", []).append(
+            {
+                "id": partition_id,
+                "name": name,
+                "description": description,
+                "version": 3,
+                "scheme": scheme,
+                "parameters": {},
+                "active": True,
+                "groups": [
+                    {"id": group_id, "name": group_name, "version": 1} for group_id, group_name in groups.items()
+                ],
+            }
+        )
+
+    def set_fields(self, key: BlockKey, **fields: Any) -> None:
+        """Set fields of an existing block (the course: ``builder.root``), as its settings editor does."""
+        self._blocks[key].fields.update(fields)
+
+    def clear_fields(self, key: BlockKey, *names: str) -> None:
+        """Unset fields of a block, so that they take their default (or inherited) value."""
+        for name in names:
+            self._blocks[key].fields.pop(name, None)
+
+    def set_content(self, key: BlockKey, content: str | None) -> None:
+        """Set a block's content: a problem's XML (``data``), an ORA's XML."""
+        self._blocks[key].content = content
+
+    def set_children(self, parent: BlockKey, children: Iterable[BlockKey]) -> None:
+        """Replace ``parent``'s child references (reorder, drop, or reference keys that have no block)."""
+        self._container(parent).children = list(children)
+
+    def add_dangling_child(self, parent: BlockKey, block_type: str, block_id: str) -> BlockKey:
+        """Append a child reference to a block the course does not have (a dangling reference)."""
+        key = BlockKey(block_type, block_id)
+        if key in self._blocks:
+            raise ValueError(f"{key} exists")
+        self._container(parent).children.append(key)
+        return key
+
+    def break_block(self, key: BlockKey, message: str = "the XBlock class failed to load") -> None:
+        """Make a block fail to load: reads give an :class:`ErrorBlock` in its place until :meth:`repair_block`."""
+        if key == COURSE_ROOT:
+            raise ValueError("the course block cannot be broken")
+        self._blocks[key].load_error = message
+
+    def repair_block(self, key: BlockKey) -> None:
+        """Let a block broken by :meth:`break_block` load again."""
+        self._blocks[key].load_error = None
+
+    def set_about(self, name: str, text: str | None) -> None:
+        """Set the course's about item ``name`` (``short_description``, ``overview``, ...); None removes it."""
+        key = BlockKey("about", name)
+        if text is None:
+            self._blocks.pop(key, None)
+        else:
+            self._blocks[key] = _BlockData("about", name, {}, None, text)
+
     def build(self, *, edited_on: datetime | None = None) -> OlxCourse:
         """The course as built so far; ``edited_on`` (default: now) is its edit and publish time."""
         blocks = {
             key: replace(
-                data, fields=dict(data.fields), children=None if data.children is None else list(data.children)
+                data,
+                fields={
+                    name: copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+                    for name, value in data.fields.items()
+                },
+                children=None if data.children is None else list(data.children),
             )
             for key, data in self._blocks.items()
         }
-        content = json.dumps([(key, data.fields, data.children) for key, data in blocks.items()], default=str)
+        content = json.dumps(
+            [(key, data.fields, data.children, data.content, data.load_error) for key, data in blocks.items()],
+            default=str,
+        )
         version = _object_id(str(self.course_key), hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest())
         moment = _to_date(edited_on) if edited_on else datetime.now(UTC)
         return OlxCourse(self.course_key, _Branch(blocks, version, moment))
+
+    def _container(self, key: BlockKey) -> _BlockData:
+        data = self._blocks[key]
+        if data.children is None:
+            raise ValueError(f"{key} is a {key.type} block, which has no children")
+        return data
 
 
 # Reading exports ------------------------------------------------------------------------------
@@ -607,7 +931,8 @@ def _tarball_members(path: Path, tarball: tarfile.TarFile) -> dict[str, tuple[by
             continue
         if not member.isfile():
             raise OlxError(path, f"member {member.name!r} is not a regular file")
-        if not name.endswith((".xml", ".json")):
+        about_item = name.endswith(".html") and name.split("/")[-2:-1] == ["about"] and name.count("/") <= 2
+        if not (name.endswith((".xml", ".json")) or about_item):
             continue
         total += member.size
         if total > _MAX_TARBALL_BYTES:
@@ -685,7 +1010,10 @@ class _BlockParser:
         }
         fields.update(self.policy.get(policy_key or f"{key.type}/{key.id}", {}))
         is_container = key.type in _CONTAINER_TYPES
-        data = _BlockData(key.type, key.id, fields, [] if is_container else None)
+        content = tostring(element, encoding="unicode") if key.type in _CONTENT_TYPES else None
+        data = _BlockData(
+            key.type, key.id, fields, [] if is_container else None, content, element.get(LOAD_ERROR_ATTRIBUTE)
+        )
         # Registered before its children are parsed, so that a pointer cycle ends here.
         self.blocks[key] = data
         if is_container:
@@ -769,7 +1097,11 @@ def _load(files: _ExportFiles, source: Path, course_key: CourseKey | None) -> Ol
             raise OlxError(source, f"{course_file} is not well-formed XML: {error}") from error
     else:
         course_element = pointer
-    parser.add_block(COURSE_ROOT, course_element, policy_key=f"course/{run}")
+    course_block = parser.add_block(COURSE_ROOT, course_element, policy_key=f"course/{run}")
+    grading_policy = _read_grading_policy(parser, run)
+    if grading_policy is not None:
+        course_block.fields["grading_policy"] = grading_policy
+    _read_about_items(parser)
 
     key_text = str(course_key.for_branch(None))
     published = _Branch(
@@ -822,6 +1154,50 @@ def _read_policy(parser: _BlockParser, run: str) -> dict[str, Any]:
         log.warning("%s: %s is not a JSON object, ignored", parser.files.label, relpath)
         return {}
     return {}
+
+
+def _read_grading_policy(parser: _BlockParser, run: str) -> dict | None:
+    """
+    The stored grading policy, read as ``CourseBlock.parse_xml`` reads it.
+
+    From ``policies/<run>/grading_policy.json``, else ``grading_policy.json``: None if there is
+    neither, {} (logged) if it is not a JSON object.
+    """
+    for relpath in (f"policies/{run}/grading_policy.json", "grading_policy.json"):
+        data = parser.read(relpath)
+        if data is None:
+            continue
+        try:
+            policy = json.loads(data)
+        except (ValueError, RecursionError) as error:
+            log.warning("%s: %s is not valid JSON, ignored: %s", parser.files.label, relpath, error)
+            return {}
+        if not isinstance(policy, dict):
+            log.warning("%s: %s is not a JSON object, ignored", parser.files.label, relpath)
+            return {}
+        return policy
+    return None
+
+
+def _is_about_file(relpath: str) -> bool:
+    return relpath.startswith("about/") and relpath.endswith(".html") and relpath.count("/") == 1
+
+
+def _read_about_items(parser: _BlockParser) -> None:
+    """
+    Add the ``about/<name>.html`` files as ``about`` blocks, their text as ``data``.
+
+    They are detached (no parent), as the importer makes them.
+    """
+    for relpath in parser.files.paths_under("about/"):
+        if not _is_about_file(relpath):
+            continue
+        block_id = relpath[len("about/") : -len(".html")]
+        raw = parser.read(relpath)
+        if raw is None or not _BLOCK_ID.match(block_id):
+            continue
+        text = raw.decode("utf-8", errors="replace")
+        parser.blocks[BlockKey("about", block_id)] = _BlockData("about", block_id, {}, None, text)
 
 
 def _read_draft_roots(parser: _BlockParser, course_key: CourseKey) -> list[_DraftRoot]:
@@ -883,14 +1259,18 @@ class _CourseRead:
     ``get_children()`` return the same objects.
     """
 
-    def __init__(self, course: OlxCourse, branch_name: str) -> None:
+    def __init__(
+        self, course: OlxCourse, branch_name: str, disabled_xblock_types: frozenset[str] = frozenset()
+    ) -> None:
         self.course = course
         self.branch = course._branch(branch_name)
         self.published_on = course._branch(PUBLISHED_BRANCH).edited_on
         self.course_key = course.id.replace(branch=branch_name, version_guid=self.branch.version_guid)
+        self.disabled_xblock_types = disabled_xblock_types
         self._blocks: dict[BlockKey, OlxBlock | None] = {}
         self._usage_keys: dict[BlockKey, BlockUsageLocator] = {}
         self._parents: dict[BlockKey, BlockKey] | None = None
+        self._dangling_below: dict[BlockKey, BlockKey | None] = {}
 
     def usage_key(self, key: BlockKey) -> BlockUsageLocator:
         usage_key = self._usage_keys.get(key)
@@ -899,20 +1279,54 @@ class _CourseRead:
         return usage_key
 
     def block(self, key: BlockKey) -> OlxBlock | None:
-        """The block of ``key`` on this branch, or None if it could not be loaded."""
+        """
+        The block of ``key`` on this branch, or None if the structure has no such block.
+
+        Like split's runtime: a block whose class fails to construct comes back as an
+        :class:`ErrorBlock`, a block of a disabled type as a :class:`HiddenBlock`.
+        """
         if key not in self._blocks:
             data = self.branch.blocks.get(key)
-            if data is None:
-                self._blocks[key] = None
-            else:
-                block_class = OlxCourseBlock if key == COURSE_ROOT else OlxBlock
-                self._blocks[key] = block_class(self, data, self.usage_key(key))
+            self._blocks[key] = None if data is None else self.make_block(data, self.usage_key(key))
         return self._blocks[key]
+
+    def make_block(self, data: _BlockData, usage_key: BlockUsageLocator) -> OlxBlock:
+        """The block object of ``data`` at ``usage_key``, of the class split's runtime would give it."""
+        if data.load_error is not None and data.block_type != COURSE_ROOT.type:
+            return ErrorBlock(self, data, usage_key)
+        if data.block_type in self.disabled_xblock_types:
+            return HiddenBlock(self, data, usage_key)
+        block_class = OlxCourseBlock if BlockKey(data.block_type, data.block_id) == COURSE_ROOT else OlxBlock
+        return block_class(self, data, usage_key)
 
     def course_block(self) -> OlxCourseBlock:
         """The course block as ``MixedModuleStore.get_course`` returns it: location stripped."""
         data = self.branch.blocks[COURSE_ROOT]
         return OlxCourseBlock(self, data, self.course.id.make_usage_key(COURSE_ROOT.type, COURSE_ROOT.id))
+
+    def check_subtree(self, key: BlockKey) -> None:
+        """
+        Raise ``ItemNotFoundError`` if a child reference under ``key`` names no block.
+
+        At any depth, as ``SplitModuleStoreRuntime._compute_subtree_edited_internal`` does when it
+        fetches every child's data.
+        """
+        if key not in self._dangling_below:
+            dangling = None
+            visited = {key}
+            pending = [key]
+            while pending and dangling is None:
+                data = self.branch.blocks.get(pending.pop())
+                for child in (data.children or ()) if data is not None else ():
+                    if child not in self.branch.blocks:
+                        dangling = child
+                        break
+                    if child not in visited:
+                        visited.add(child)
+                        pending.append(child)
+            self._dangling_below[key] = dangling
+        if self._dangling_below[key] is not None:
+            raise ItemNotFoundError(self._dangling_below[key])
 
     def parent_key(self, key: BlockKey) -> BlockKey | None:
         """
@@ -1058,9 +1472,23 @@ class OlxBlock:
 
     @property
     def has_score(self) -> bool:
-        if "has_score" in _fields_of(self.category):
+        """As the block's class defines it: a field on LTI, True on problems, ORA and drag and drop, else False."""
+        if "has_score" in self._fields():
             return self._field_value("has_score")
         return self.category in _SCORED_TYPES
+
+    def max_score(self) -> float | int | None:
+        """
+        The points the block is graded out of without a learner, as its class computes them.
+
+        ``XModuleMixin.max_score`` gives None for the types that do not score.
+
+        Problems: the number of response fields, as capa counts them (see :func:`capa_max_score`);
+        ORA: the sum of each criterion's best option; drag and drop: 1; LTI: ``weight`` when
+        ``has_score``, else None. Raises what the platform's computation raises on bad content.
+        """
+        max_score = _MAX_SCORES.get(self.category)
+        return None if max_score is None else max_score(self)
 
     @property
     def course_version(self) -> ObjectId:
@@ -1073,6 +1501,8 @@ class OlxBlock:
 
     @property
     def subtree_edited_on(self) -> datetime:
+        """The newest edit in the subtree; ``ItemNotFoundError`` if it holds a dangling child reference (as split)."""
+        self._read.check_subtree(self._key)
         return self._read.branch.edited_on
 
     @property
@@ -1082,18 +1512,29 @@ class OlxBlock:
     edited_by = subtree_edited_by = published_by = None
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name not in _fields_of(self.category):
+        if name == "data" and self.category in _DATA_DEFAULTS:
+            return self._data.content if self._data.content is not None else _DATA_DEFAULTS[self.category]
+        if name.startswith("_") or name not in self._fields():
             raise AttributeError(f"{type(self).__name__} of type {self.category!r} has no attribute {name!r}")
-        return self._field_value(name)
+        value = self._field_value(name)
+        if name == "group_id_to_child":  # references become usage keys of this read, like ``children``
+            return {group_id: self._read.usage_key(child) for group_id, child in value.items()}
+        return value
+
+    def _fields(self) -> dict[str, _Field]:
+        """The settings fields of the block's class."""
+        return _fields_of(self.category)
 
     def _field_value(self, name: str) -> Any:
         if name not in self._values:
             self._values[name] = self._compute_field(name)
         value = self._values[name]
-        return value.copy() if isinstance(value, (dict, list)) else value
+        if isinstance(value, (dict, list)):
+            return copy.deepcopy(value) if value else type(value)()
+        return value
 
     def _compute_field(self, name: str) -> Any:
-        spec = _fields_of(self.category)[name]
+        spec = self._fields()[name]
         is_set, value = self._stored_value(name, spec)
         if is_set:
             return value
@@ -1136,6 +1577,211 @@ class OlxCourseBlock(OlxBlock):
     @property
     def display_number_with_default(self) -> str:
         return self.display_coursenumber or self.number
+
+
+class ErrorBlock(OlxBlock):
+    """
+    ``xmodule.error_block.ErrorBlock``, as split's runtime returns it for a block that fails to load.
+
+    ``SplitModuleStoreRuntime.xblock_from_json`` makes one when the block's class fails to construct.
+
+    Its location is in the same course (branch and version included) with block type ``error``
+    and, as ``ErrorBlock._construct`` renames every ``error`` location, a block id that is the
+    SHA-1 of its ``contents``: not the failed block's id. It has no children, no parent, no
+    score, no edit info; its settings are the field defaults (its field data is a plain
+    ``DictFieldData``); ``error_msg`` says what failed. ``get_children()`` of the parent returns
+    it where the failed child stands, while the parent's ``children`` still lists the failed
+    child's own key.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, read: _CourseRead, data: _BlockData, usage_key: BlockUsageLocator) -> None:
+        contents = json.dumps(
+            {"block_type": data.block_type, "block_id": data.block_id, "fields": data.fields},
+            sort_keys=True,
+            default=str,
+        )
+        digest = hashlib.sha1(contents.encode("utf-8"), usedforsecurity=False).hexdigest()
+        super().__init__(read, data, usage_key.course_key.make_usage_key("error", digest))
+        self._values.update(contents=contents, error_msg=data.load_error or "Error not available")
+
+    @property
+    def category(self) -> str:
+        return "error"
+
+    @property
+    def scope_ids(self) -> ScopeIds:
+        return ScopeIds(None, "error", self._usage_key, self._usage_key)
+
+    @property
+    def has_children(self) -> bool:
+        return False
+
+    @property
+    def children(self) -> list[BlockUsageLocator]:
+        raise AttributeError("error blocks have no children")
+
+    @property
+    def parent(self) -> None:
+        return None
+
+    def get_parent(self) -> None:
+        return None
+
+    @property
+    def edited_on(self) -> datetime:
+        raise AttributeError("an error block has no edit info")
+
+    @property
+    def subtree_edited_on(self) -> datetime:
+        raise AttributeError("an error block has no edit info")
+
+    @property
+    def published_on(self) -> datetime:
+        raise AttributeError("an error block has no edit info")
+
+    def _fields(self) -> dict[str, _Field]:
+        return _ERROR_BLOCK_FIELDS
+
+    def _compute_field(self, name: str) -> Any:
+        return self._fields()[name].default
+
+
+class HiddenBlock(OlxBlock):
+    """
+    ``xmodule.hidden_block.HiddenBlock``: a block whose XBlock type is disabled or not installed.
+
+    It is the modulestore's ``default_class``, loaded when the type has no class.
+
+    Same key and type as the block; only the fields every block has (``display_name``,
+    ``start``, ``graded``, ...) and ``data``; ``has_score`` False and ``max_score()`` None; no
+    children (the type's ``has_children`` is lost with its class).
+    """
+
+    __slots__ = ()
+
+    HIDDEN = True
+
+    @property
+    def has_children(self) -> bool:
+        return False
+
+    @property
+    def children(self) -> list[BlockUsageLocator]:
+        raise AttributeError(f"{self.category} blocks have no children when the type is disabled")
+
+    @property
+    def has_score(self) -> bool:
+        return False
+
+    def max_score(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "data":  # RawMixin.data
+            return self._data.content or ""
+        return super().__getattr__(name)
+
+    def _fields(self) -> dict[str, _Field]:
+        return _COMMON_FIELDS
+
+
+_ERROR_BLOCK_FIELDS = {**_COMMON_FIELDS, "contents": _Field(_to_string), "error_msg": _Field(_to_string)}
+
+
+# capa's registered tags: ``responsetypes.registry`` (the responses) and ``inputtypes.registry``
+# (the answer fields) of xmodule/capa.
+CAPA_RESPONSE_TAGS = frozenset(
+    {
+        "choiceresponse",
+        "multiplechoiceresponse",
+        "truefalseresponse",
+        "optionresponse",
+        "numericalresponse",
+        "stringresponse",
+        "customresponse",
+        "symbolicresponse",
+        "coderesponse",
+        "externalresponse",
+        "formularesponse",
+        "schematicresponse",
+        "imageresponse",
+        "annotationresponse",
+        "choicetextresponse",
+    }
+)
+CAPA_INPUT_TAGS = frozenset(
+    {
+        "textline",
+        "textbox",
+        "codeinput",
+        "choicegroup",
+        "radiogroup",
+        "checkboxgroup",
+        "optioninput",
+        "javascriptinput",
+        "jsinput",
+        "filesubmission",
+        "matlabinput",
+        "schematic",
+        "imageinput",
+        "crystallography",
+        "vsepr_input",
+        "chemicalequationinput",
+        "formulaequationinput",
+        "drag_and_drop_input",
+        "editamoleculeinput",
+        "designprotein2dinput",
+        "editageneinput",
+        "annotationinput",
+        "radiotextgroup",
+        "checkboxtextgroup",
+    }
+)
+
+
+def capa_max_score(problem_xml: str) -> int:
+    """
+    ``LoncapaProblem.get_max_score()`` of a problem's XML.
+
+    Over every response element, the ``points`` of each answer field inside it (``int(points)``,
+    1 when absent). Raises ``ParseError`` for XML that does not parse and ``ValueError`` for a
+    ``points`` that is not an integer, as capa raises.
+    """
+    root = _parse_xml(problem_xml.encode("utf-8"))
+    total = 0
+    for response in root.iter():
+        if response.tag in CAPA_RESPONSE_TAGS:
+            for field in response.iter():
+                if field is not response and field.tag in CAPA_INPUT_TAGS:
+                    total += int(field.get("points", "1"))
+    return total
+
+
+def _ora_max_score(block: OlxBlock) -> int:
+    """ORA's ``LmsCompatibilityMixin.max_score``: each rubric criterion's best option, summed."""
+    if block._data.content is None:
+        return 0
+    rubric = _parse_xml(block._data.content.encode("utf-8")).find("rubric")
+    criteria = rubric.findall("criterion") if rubric is not None else []
+    return sum(
+        max((int(option.get("points")) for option in criterion.findall("option")), default=0) for criterion in criteria
+    )
+
+
+def _lti_max_score(block: OlxBlock) -> float | None:
+    """LTI (``lti_block`` and ``lti_consumer``): ``self.weight if self.has_score else None``."""
+    return block.weight if block.has_score else None
+
+
+_MAX_SCORES: dict[str, Callable[[OlxBlock], Any]] = {
+    "problem": lambda block: capa_max_score(block.data),
+    "openassessment": _ora_max_score,
+    "drag-and-drop-v2": lambda block: 1,
+    "lti": _lti_max_score,
+    "lti_consumer": _lti_max_score,
+}
 
 
 class OlxCourseSummary:
@@ -1195,6 +1841,10 @@ class OlxModuleStore:
 
     ``branch_setting_func`` returns the default branch setting; without it the store reads
     ``draft-preferred``, as Studio does.
+
+    ``disabled_xblock_types`` (the modulestore option of that name: XBlock types that are
+    disabled, or whose package is not installed) load as :class:`HiddenBlock`; it can be
+    changed between reads (``store.disabled_xblock_types = {...}``).
     """
 
     def __init__(
@@ -1203,9 +1853,11 @@ class OlxModuleStore:
         *,
         export_root: str | os.PathLike | None = None,
         branch_setting_func: Callable[[], str | None] | None = None,
+        disabled_xblock_types: Iterable[str] = (),
     ) -> None:
         self.export_root = Path(export_root) if export_root is not None else None
         self.default_branch_setting_func = branch_setting_func or (lambda: DRAFT_PREFERRED)
+        self.disabled_xblock_types = frozenset(disabled_xblock_types)
         self.thread_cache = threading.local()
         self._added: dict[CourseKey, OlxCourse] = {}
         self._scanned: dict[Path, _ScannedExport] = {}
@@ -1241,7 +1893,38 @@ class OlxModuleStore:
         course = self._courses().get(_plain(course_key))
         if course is None:
             return None
-        return _CourseRead(course, self._branch_for(course_key)).course_block()
+        return self._read(course, self._branch_for(course_key)).course_block()
+
+    def get_item(
+        self, usage_key: UsageKey, depth: int | None = 0, revision: str | None = None, **kwargs: Any
+    ) -> OlxBlock:
+        """
+        The block of ``usage_key``, its location without branch or version (as Mixed returns it).
+
+        The branch is the key's own, else ``revision`` (``rev-opt-published-only`` or
+        ``rev-opt-draft-only``, as split_draft honours it), else the branch setting's. Detached
+        blocks (``about`` items) are found too. A block that fails to load comes back as an
+        :class:`ErrorBlock`.
+
+        Raises:
+            ItemNotFoundError: if the course or the block does not exist.
+        """
+        assert isinstance(usage_key, UsageKey)
+        course_key = usage_key.course_key
+        course = self._courses().get(_plain(course_key)) if isinstance(course_key, CourseKey) else None
+        if course is None:
+            raise ItemNotFoundError(usage_key)
+        branch = getattr(course_key, "branch", None)
+        if branch not in (PUBLISHED_BRANCH, DRAFT_BRANCH):
+            branch = _REVISION_BRANCHES.get(revision) or self._branch_for(course_key)
+        read = self._read(course, branch)
+        key = BlockKey(usage_key.block_type, usage_key.block_id)
+        if key == COURSE_ROOT:
+            return read.course_block()
+        data = read.branch.blocks.get(key)
+        if data is None:
+            raise ItemNotFoundError(usage_key)
+        return read.make_block(data, course.id.make_usage_key(key.type, key.id))
 
     def has_course(self, course_key: CourseKey, ignore_case: bool = False, **kwargs: Any) -> CourseKey | None:
         """The key of the course if the store has it (matching case-insensitively if asked), else None."""
@@ -1255,12 +1938,12 @@ class OlxModuleStore:
     def get_courses(self, **kwargs: Any) -> list[OlxCourseBlock]:
         """The course blocks of all courses, on the current branch."""
         branch = self._branch_for(None)
-        return [_CourseRead(course, branch).course_block() for course in self._courses().values()]
+        return [self._read(course, branch).course_block() for course in self._courses().values()]
 
     def get_course_summaries(self, **kwargs: Any) -> list[OlxCourseSummary]:
         """A summary of each course (display name, number, organization, end), on the current branch."""
         branch = self._branch_for(None)
-        return [_summary(course, branch) for course in self._courses().values()]
+        return [_summary(self._read(course, branch)) for course in self._courses().values()]
 
     def make_course_key(self, org: str, course: str, run: str) -> CourseLocator:
         """The key a course ``org``/``course``/``run`` has in this store (it may not exist)."""
@@ -1299,6 +1982,9 @@ class OlxModuleStore:
                 for path, scanned in self._scanned.items()
                 if scanned.course is not None and scanned.course.id == wanted
             ]
+
+    def _read(self, course: OlxCourse, branch_name: str) -> _CourseRead:
+        return _CourseRead(course, branch_name, self.disabled_xblock_types)
 
     def _branch_for(self, course_key: CourseKey | None) -> str:
         """The branch a read uses: the key's own branch, else the branch setting's."""
@@ -1342,14 +2028,18 @@ class OlxModuleStore:
         return scanned.course
 
 
+# ``ModuleStoreEnum.RevisionOption`` values that pick a branch in split_draft's ``get_item``.
+_REVISION_BRANCHES = {"rev-opt-published-only": PUBLISHED_BRANCH, "rev-opt-draft-only": DRAFT_BRANCH}
+
+
 def _plain(course_key: CourseKey) -> CourseKey:
     return course_key.for_branch(None)
 
 
-def _summary(course: OlxCourse, branch_name: str) -> OlxCourseSummary:
-    block = _CourseRead(course, branch_name).course_block()
+def _summary(read: _CourseRead) -> OlxCourseSummary:
+    block = read.course_block()
     return OlxCourseSummary(
-        course.id,
+        read.course.id,
         display_name=block.display_name,
         display_coursenumber=block.display_coursenumber,
         display_organization=block.display_organization,
