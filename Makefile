@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help requirements test test-mysql coverage quality lint imports annotations pii_check check-migrations audit \
+.PHONY: help requirements test test-mysql test-browser coverage quality lint imports annotations pii_check check-migrations audit \
 	docs validate demo bench upgrade clean mutation
 
 VENV := .venv
@@ -57,6 +57,12 @@ mutation: requirements ## mutation testing (mutmut, [mutmut] in setup.cfg) of co
 	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
 	$(VENV)/bin/mutmut results
 
+# The admin in a real browser: Debian's chromium (apt-get install chromium), driven by Playwright.
+# Deselected from `make test` by the `browser` marker (setup.cfg). CHROMIUM names another binary.
+test-browser: requirements ## run the admin tests in a real browser (needs Debian's chromium)
+	$(PIP) install --quiet -r requirements/browser.txt
+	$(VENV)/bin/pytest -m browser --no-cov
+
 coverage: requirements ## run the tests and write the coverage of virtu_sync_plugin to htmlcov/ and coverage.xml
 	$(VENV)/bin/pytest --cov-report=term-missing:skip-covered --cov-report=html --cov-report=xml
 
@@ -86,7 +92,7 @@ check-migrations: requirements ## fail if the models have changes that no migrat
 # PIP_AUDIT_IGNORE, each with its reason on a comment line above it. None so far.
 AUDIT_UNREACHABLE ?= fail
 PIP_AUDIT_IGNORE :=
-AUDITED_REQUIREMENTS := pip pip-tools base test tutor quality doc dev mysql
+AUDITED_REQUIREMENTS := pip pip-tools base test tutor quality doc dev mysql browser
 audit: $(QUALITY_STAMP) ## pip-audit: no known vulnerability in the pinned requirements/*.txt
 	@if $(PYTHON) -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=20)" 2>/dev/null; then \
 		$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off $(PIP_AUDIT_IGNORE) \
@@ -124,7 +130,7 @@ bench: requirements ## measure speed and memory (docs/performance.rst); writes b
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
-	for name in pip pip-tools base test tutor quality doc dev mysql mutation; do \
+	for name in pip pip-tools base test tutor quality doc dev mysql mutation browser; do \
 		$(VENV)/bin/pip-compile --quiet --upgrade --rebuild --allow-unsafe --strip-extras \
 			--no-emit-index-url --no-emit-find-links \
 			-o requirements/$$name.txt requirements/$$name.in || exit 1; \
