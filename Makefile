@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help requirements test test-mysql coverage quality lint imports annotations pii_check check-migrations audit \
+.PHONY: help requirements test test-mysql test-browser coverage quality lint imports annotations pii_check check-migrations audit \
 	docs validate demo bench upgrade clean mutation
 
 # The Open edX release to test with (README, "Open edX releases"): Python 3.12 and Django 5.2
@@ -67,6 +67,12 @@ mutation: requirements ## mutation testing (mutmut, [mutmut] in setup.cfg) of co
 	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
 	$(VENV)/bin/mutmut results
 
+# The admin in a real browser: Debian's chromium (apt-get install chromium), driven by Playwright.
+# Deselected from `make test` by the `browser` marker (setup.cfg). CHROMIUM names another binary.
+test-browser: requirements ## run the admin tests in a real browser (needs Debian's chromium)
+	$(PIP) install --quiet -r requirements/browser.txt
+	$(VENV)/bin/pytest -m browser --no-cov
+
 coverage: requirements ## run the tests and write the coverage of virtu_sync_plugin to htmlcov/ and coverage.xml
 	$(VENV)/bin/pytest --cov-report=term-missing:skip-covered --cov-report=html --cov-report=xml
 
@@ -96,7 +102,7 @@ check-migrations: requirements ## fail if the models have changes that no migrat
 # PIP_AUDIT_IGNORE, each with its reason on a comment line above it. None so far.
 AUDIT_UNREACHABLE ?= fail
 PIP_AUDIT_IGNORE :=
-AUDITED_REQUIREMENTS := pip pip-tools base test tutor django42 py311 quality doc dev mysql
+AUDITED_REQUIREMENTS := pip pip-tools base test tutor django42 py311 quality doc dev mysql browser
 audit: $(QUALITY_STAMP) ## pip-audit: no known vulnerability in the pinned requirements/*.txt
 	@if $(PYTHON) -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=20)" 2>/dev/null; then \
 		$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off $(PIP_AUDIT_IGNORE) \
@@ -133,7 +139,7 @@ bench: requirements ## measure speed and memory (docs/performance.rst); writes b
 # Compiled in this order because each file may include one compiled before it (tutor.in: -c test.txt),
 # with Python 3.12; then py311.txt and django42.txt with Python 3.11, in its own virtualenv.
 upgrade: export CUSTOM_COMPILE_COMMAND=make upgrade
-upgrade: REQUIREMENTS_TO_COMPILE = $(if $(filter 3.11,$(PYTHON_VERSION)),py311 django42,pip pip-tools base test tutor quality doc dev mysql mutation)
+upgrade: REQUIREMENTS_TO_COMPILE = $(if $(filter 3.11,$(PYTHON_VERSION)),py311 django42,pip pip-tools base test tutor quality doc dev mysql mutation browser)
 upgrade: | $(PYTHON) ## update requirements/*.txt with the latest packages allowed by requirements/*.in
 	$(PIP) install --quiet -r requirements/pip-tools.txt
 	for name in $(REQUIREMENTS_TO_COMPILE); do \

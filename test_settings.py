@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",  # the admin's CSS and JavaScript, for the tests in a real browser
     "waffle",
     "config_models",
     "virtu_sync_plugin",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "test_urls"
+STATIC_URL = "/static/"
 
 TEMPLATES = [
     {

@@ -28,7 +28,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "latest.json"
-SECTION_ORDER = ("outline", "diff", "snapshot", "end_to_end", "throughput", "backfill", "receiver")
+SECTION_ORDER = (
+    "outline", "diff", "snapshot", "end_to_end", "throughput", "backfill", "receiver", "admin_pages", "retention"
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,6 +180,14 @@ def _notes(row: dict[str, Any]) -> str:
             f"worst {_value(details['with_receiver_worst'], 's')}, p99 {_value(details['with_receiver_p99'], 's')}, "
             f"cold {_value(details['first_publish_cold_caches'], 's')}"
         )
+    if section == "admin pages":
+        big, small = details["big_tables"], details["small_tables"]
+        return (
+            f"{details['slower']:.2f}× the time with {small['operations']:,} operations, {small['runs']:,} runs, "
+            f"{small['courses']:,} courses (here {big['operations']:,}, {big['runs']:,}, {big['courses']:,})"
+        )
+    if section == "retention" and "after" in details:
+        return "after " + ", ".join(f"{number} publishes: {rows:,}" for number, rows in details["after"].items())
     return ""
 
 
@@ -195,7 +205,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 f"{result['section']}: {result['name']}",
                 _value(result.get("min"), unit),
                 _value(result.get("median"), unit),
-                _value(result.get("baseline"), "s"),
+                _value(result.get("baseline"), result.get("baseline_unit", "s")),
                 _ratio(result.get("ratio")),
                 target,
                 _notes(result),
@@ -220,6 +230,8 @@ def render_rst(rows: list[dict[str, Any]]) -> str:
         "throughput": "Delivery throughput: first sync of a 50k-block course",
         "backfill": "Backfill",
         "receiver": "Receiver",
+        "admin pages": "Admin list pages: 1,000,000 logged operations and 100,000 runs against 1,000 and 100",
+        "retention": "Retention: row counts over 1,000 publishes of one course",
     }
     out = []
     for section in dict.fromkeys(result["section"] for result in rows):
@@ -237,7 +249,7 @@ def render_rst(rows: list[dict[str, Any]]) -> str:
                 result["name"],
                 _value(result.get("min"), unit),
                 _value(result.get("median"), unit),
-                _value(result.get("baseline"), "s"),
+                _value(result.get("baseline"), result.get("baseline_unit", "s")),
                 _ratio(result.get("ratio")),
                 target,
                 _notes(result),

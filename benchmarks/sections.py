@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import harness
+from . import harness, storage
 from .courses import SyntheticCourse
 
 SIZES = (1_000, 10_000, 50_000)
@@ -699,6 +699,8 @@ SECTIONS: dict[str, Callable[[Path, bool], list[dict[str, Any]]]] = {
     "throughput": throughput,
     "backfill": backfill,
     "receiver": receiver,
+    "admin_pages": storage.admin_pages,
+    "retention": storage.retention,
 }
 
 

@@ -491,6 +491,7 @@ _TYPE_FIELDS: dict[str, dict[str, _Field]] = {
         "points": _Field(_to_int, 100),
     },
     "itembank": {"display_name": _Field(_to_string, "Problem Bank"), "max_count": _Field(_to_int, 1)},
+    "conditional": {"display_name": _Field(_to_string, "Conditional")},
     "split_test": {
         "display_name": _Field(_to_string, "Content Experiment"),
         "user_partition_id": _Field(_to_int, -1),

@@ -62,7 +62,7 @@ def test_the_platform_adds_the_app_to_installed_apps(project_type):
 
 
 def test_every_setting_has_its_documented_default():
-    assert len(DOCUMENTED_DEFAULTS) == 7  # the annotation parser found them all
+    assert len(DOCUMENTED_DEFAULTS) == 12  # the annotation parser found them all
     assert DOCUMENTED_DEFAULTS["VIRTU_SYNC_BATCH_SIZE"] == 200
     assert "edx_sga" in DOCUMENTED_DEFAULTS["VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES"]
 

@@ -8,17 +8,24 @@ them; everything the actions do goes through :mod:`virtu_sync_plugin.api`.
 
 import json
 import logging
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from config_models.admin import ConfigurationModelAdmin
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connections, router
 from django.db.models.functions import Length
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.timesince import timesince, timeuntil
 
 from virtu_sync_plugin import api
+from virtu_sync_plugin.data import ASSESSMENT, COURSE, SUBTOPIC, TOPIC, UNIT, OperationType
 from virtu_sync_plugin.models import CourseSyncState, SyncOperation, SyncRun, SyncScope
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,22 @@ def changelist_of_course(model, course_key, label):
     return format_html('<a href="{}?{}">{}</a>', url, urlencode({"course_key": str(course_key)}), label)
 
 
+class CappedCountPaginator(Paginator):
+    """
+    Counts at most :data:`COUNTED_ROWS` rows: a list page of a big table stays as fast as of a small one.
+
+    Beyond that the admin offers the pages up to it; filters narrow the rest down.
+    """
+
+    @cached_property
+    def count(self):
+        return self.object_list.order_by()[:COUNTED_ROWS].count()
+
+
+#: Rows a list page of the operation log or the runs counts at most (then offers that many).
+COUNTED_ROWS = 10_000
+
+
 class OrgListFilter(admin.SimpleListFilter):
     """Courses of one organization (the ``org`` part of the course key)."""
 
@@ -54,13 +77,100 @@ class OrgListFilter(admin.SimpleListFilter):
     parameter_name = "org"
 
     def lookups(self, request, model_admin):
-        keys = model_admin.get_queryset(request).values_list("course_key", flat=True)
-        return [(org, org) for org in sorted({key.org for key in keys})]
+        return [(org, org) for org in _orgs(model_admin.model)]
 
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
         return queryset.filter(course_key__startswith=f"course-v1:{self.value()}+")
+
+
+#: Organizations the course list's filter offers at most.
+LISTED_ORGS = 100
+
+
+def _orgs(model):
+    """
+    The orgs of the course keys in ``model``'s table, in order.
+
+    One index seek per org (the first key after the previous org's keys), never a scan of
+    every course key. In SQL: the key field parses what it is compared with as a course key.
+    """
+    connection = connections[router.db_for_read(model)]
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field("course_key").column)
+    sql = f"SELECT {column} FROM {table} WHERE {column} > %s AND {column} < %s ORDER BY {column} LIMIT 1"
+    orgs, after = [], "course-v1:"
+    with connection.cursor() as cursor:
+        while len(orgs) < LISTED_ORGS:
+            cursor.execute(sql, [after, "course-v1;"])
+            found = cursor.fetchone()
+            if found is None:
+                return orgs
+            org = found[0].removeprefix("course-v1:").partition("+")[0]
+            orgs.append(org)
+            after = f"course-v1:{org},"  # "," sorts right after "+": past this org's keys
+    return orgs
+
+
+class OutOfSyncListFilter(admin.SimpleListFilter):
+    """Courses the backend has been behind for at least a while."""
+
+    title = "out of sync for"
+    parameter_name = "out_of_sync"
+    PERIODS = {"any": timedelta(0), "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+
+    def lookups(self, request, model_admin):
+        return [("any", "any time"), ("1h", "over an hour"), ("1d", "over a day"), ("7d", "over a week")]
+
+    def queryset(self, request, queryset):
+        period = self.PERIODS.get(self.value())
+        if period is None:
+            return queryset
+        return queryset.filter(out_of_sync_since__lte=timezone.now() - period)
+
+
+class RetryListFilter(admin.SimpleListFilter):
+    """Courses with an automatic retry scheduled, or none."""
+
+    title = "automatic retry"
+    parameter_name = "retry"
+
+    def lookups(self, request, model_admin):
+        return [("scheduled", "scheduled"), ("none", "none")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "scheduled":
+            return queryset.filter(next_retry_at__isnull=False)
+        if self.value() == "none":
+            return queryset.filter(next_retry_at__isnull=True)
+        return queryset
+
+
+class OperationKindListFilter(admin.SimpleListFilter):
+    """Operations of one kind: the kinds are known, so listing them reads no row."""
+
+    title = "operation"
+    parameter_name = "operation"
+
+    def lookups(self, request, model_admin):
+        return [(kind.value, kind.value) for kind in OperationType]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(operation=self.value()) if self.value() else queryset
+
+
+class EntityTypeListFilter(admin.SimpleListFilter):
+    """Operations on one type of entity: the types are known, so listing them reads no row."""
+
+    title = "entity type"
+    parameter_name = "entity_type"
+
+    def lookups(self, request, model_admin):
+        return [(entity_type.name, entity_type.name) for entity_type in (COURSE, TOPIC, SUBTOPIC, UNIT, ASSESSMENT)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(entity_type=self.value()) if self.value() else queryset
 
 
 @admin.register(CourseSyncState)
@@ -71,22 +181,24 @@ class CourseSyncStateAdmin(ReadOnlyAdmin):
         "course_key",
         "sync_status",
         "last_synced_at",
+        "out_of_sync",
+        "next_retry",
         "entity_count",
         "failed_operations",
         "deferred_operations",
         "short_error",
         "history",
     )
-    list_filter = ("status", OrgListFilter)
+    list_filter = ("status", OutOfSyncListFilter, RetryListFilter, OrgListFilter)
     search_fields = ("course_key",)
     ordering = ("course_key",)
     exclude = ("snapshot",)
-    readonly_fields = ("sync_status", "snapshot_size", "history")
+    readonly_fields = ("sync_status", "out_of_sync", "next_retry", "snapshot_size", "history")
     actions = ("sync_now", "full_resync", "dry_run")
 
     def get_queryset(self, request):
-        # The snapshot can be large: the pages show its size, never the blob.
-        return super().get_queryset(request).defer("snapshot").annotate(snapshot_chars=Length("snapshot"))
+        # The snapshot can be large (megabytes): never read here; its size only on a course's page.
+        return super().get_queryset(request).defer("snapshot")
 
     @admin.display(description="status")
     def sync_status(self, state):
@@ -94,13 +206,31 @@ class CourseSyncStateAdmin(ReadOnlyAdmin):
             return f"Disabled ({state.get_status_display()})"
         return state.get_status_display()
 
+    @admin.display(description="out of sync since", ordering="out_of_sync_since")
+    def out_of_sync(self, state):
+        since = state.out_of_sync_since
+        if since is None:
+            return self.get_empty_value_display()
+        return format_html('<span title="{}">{} ago</span>', f"{since:%Y-%m-%d %H:%M:%S %Z}", timesince(since))
+
+    @admin.display(description="next retry", ordering="next_retry_at")
+    def next_retry(self, state):
+        when = state.next_retry_at
+        if when is None:
+            return self.get_empty_value_display()
+        due = f"in {timeuntil(when)}" if when > timezone.now() else "due now"
+        return format_html(
+            '<span title="{}">{}</span> (attempt {})', f"{when:%Y-%m-%d %H:%M:%S %Z}", due, state.retry_attempts + 1
+        )
+
     @admin.display(description="last error")
     def short_error(self, state):
         return Truncator(state.last_error).chars(SHORT_ERROR_CHARS)
 
     @admin.display(description="snapshot")
     def snapshot_size(self, state):
-        return f"{state.snapshot_chars} characters, {state.entity_count} entities"
+        chars = CourseSyncState.objects.filter(pk=state.pk).values_list(Length("snapshot"), flat=True).first()
+        return f"{chars} characters, {state.entity_count} entities"
 
     @admin.display(description="history")
     def history(self, state):
@@ -197,9 +327,13 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "short_error",
         "operation_log",
     )
-    list_filter = ("status", "trigger", "forced")
+    # Known choices only (no DISTINCT over the table), newest first by the primary key (no
+    # sort of the table), a capped count: as fast with 100,000 runs as with 100.
+    list_filter = ("status", "trigger", "forced", ("started_at", admin.DateFieldListFilter))
     search_fields = ("course_key",)
-    date_hierarchy = "started_at"
+    ordering = ("-pk",)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     readonly_fields = ("operation_log",)
 
     @admin.display(description="error")
@@ -228,8 +362,11 @@ class SyncOperationAdmin(ReadOnlyAdmin):
         "course_key",
         "batch_id",
     )
-    list_filter = ("operation", "entity_type", "status")
+    list_filter = (OperationKindListFilter, EntityTypeListFilter, "status")
     search_fields = ("entity_id", "course_key", "batch_id")
+    ordering = ("-pk",)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     fieldsets = (
         (None, {"fields": ["course_key", "run", "batch_id", "sequence", "operation_id", "attempts", "created"]}),
         ("Sent", {"fields": ["operation", "entity_type", "entity_id", "sent_payload"]}),

@@ -19,13 +19,14 @@ from django.db.models import Q as _Q
 from django.utils import timezone as _timezone
 from opaque_keys.edx.keys import CourseKey
 
+from . import retention as _retention
 from . import verify as _verify
 from .backend_client import BackendError, StateEndpointUnavailableError
 from .conf import get_sync_settings as _get_sync_settings
 from .conf import lease_seconds as _lease_seconds
 from .core.diff import diff_outlines as _diff_outlines
 from .course_lease import has_pending_request as _has_pending_request
-from .data import ChangeOperation, CourseDrift, CourseOutline, OutOfSyncCourse, SyncResult
+from .data import ChangeOperation, CourseDrift, CourseOutline, OutOfSyncCourse, PruneResult, SyncResult
 from .export_diff import UnreadableExportError
 from .export_diff import diff_exports as _diff_exports
 from .keys import InvalidCourseKeyError, LibraryKeyError, parse_course_key
@@ -65,6 +66,7 @@ __all__ = [
     "build_outline",
     "course_keys",
     "courses_out_of_sync",
+    "courses_with_old_sync_history",
     "delete_course",
     "diff_outlines",
     "has_pending_sync",
@@ -74,6 +76,7 @@ __all__ = [
     "out_of_sync_alert_seconds",
     "parse_course_key",
     "preview_export_change",
+    "prune_sync_history",
     "queue_course_deletion",
     "queue_course_sync",
     "repair_course",
@@ -340,3 +343,37 @@ def repair_course(course_key: str | CourseKey, *, trigger: str = TRIGGER_MANUAL)
         BackendError: if the backend is not configured, unreachable, or refuses the request.
     """
     return _verify.repair_course(parse_course_key(course_key), trigger=trigger)
+
+
+def courses_with_old_sync_history(*, older_than_days: int | None = None) -> list[CourseKey]:
+    """
+    The courses with run records older than ``older_than_days`` days.
+
+    ``older_than_days`` defaults to ``VIRTU_SYNC_LOG_RETENTION_DAYS``.
+    """
+    return _retention.courses_with_history_before(_retention.retention_cutoff(older_than_days))
+
+
+def prune_sync_history(
+    course_key: str | CourseKey,
+    *,
+    older_than_days: int | None = None,
+    dry_run: bool = False,
+    max_batches: int | None = None,
+) -> PruneResult:
+    """
+    Delete the course's operation-log rows and run records older than ``older_than_days`` days.
+
+    ``older_than_days`` defaults to ``VIRTU_SYNC_LOG_RETENTION_DAYS``; 0 means everything
+    that may go. Never deletes an operation the backend has not acknowledged, a row the
+    stored snapshot needs (a checkpoint is folded first), or the course's latest run. Works
+    in small batches under the course's sync lease; a course whose sync is running is left
+    as it is (``skipped``). ``max_batches`` bounds the work (``more``: rows left for next
+    time). ``dry_run`` counts and changes nothing.
+
+    Raises:
+        InvalidCourseKeyError: if ``course_key`` is not a Studio course key.
+    """
+    key = parse_course_key(course_key)
+    cutoff = _retention.retention_cutoff(older_than_days)
+    return _retention.prune_course(key, cutoff, dry_run=dry_run, max_batches=max_batches)

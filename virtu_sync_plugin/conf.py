@@ -39,6 +39,7 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "VIRTU_SYNC_BATCH_SIZE": 200,
         "VIRTU_SYNC_TIMEOUT": (5.0, 30.0),
         "VIRTU_SYNC_ALLOW_INSECURE_HTTP": False,
+        "VIRTU_SYNC_LOG_RETENTION_DAYS": 30,
         # Component types that record a learner's score, i.e. the blocks the platform's
         # grading reads: the contract's "assessment" entities.
         "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES": (
@@ -88,6 +89,7 @@ class SyncSettings:
     lease_seconds: float = DEFAULTS["VIRTU_SYNC_LEASE_SECONDS"]
     #: The extended heartbeat check fails for a course out of sync for longer (seconds).
     heartbeat_out_of_sync_seconds: float = DEFAULTS["VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS"]
+    log_retention_days: int = DEFAULTS["VIRTU_SYNC_LOG_RETENTION_DAYS"]
 
 
 def get_sync_settings() -> SyncSettings:
@@ -117,6 +119,7 @@ def get_sync_settings() -> SyncSettings:
         retry_max_delay=float(value("VIRTU_SYNC_RETRY_DELAYS")[1]),
         lease_seconds=float(value("VIRTU_SYNC_LEASE_SECONDS")),
         heartbeat_out_of_sync_seconds=float(value("VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS")),
+        log_retention_days=value("VIRTU_SYNC_LOG_RETENTION_DAYS"),
     )
 
 
@@ -165,6 +168,9 @@ def settings_problems(settings: Any) -> list[str]:
             "VIRTU_SYNC_ASSESSMENT_BLOCK_TYPES must be a list of block type names "
             f"such as ['problem'], not {block_types!r}."
         )
+    retention = value("VIRTU_SYNC_LOG_RETENTION_DAYS")
+    if not _is_int(retention) or retention < 1:
+        problems.append(f"VIRTU_SYNC_LOG_RETENTION_DAYS must be a whole number of days, 1 or more, not {retention!r}.")
     problems.extend(_durations_problems(value))
     return problems
 

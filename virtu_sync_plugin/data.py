@@ -38,6 +38,7 @@ __all__ = [
     "EntityType",
     "OperationType",
     "OutOfSyncCourse",
+    "PruneResult",
     "SyncResult",
     "SyncStatus",
 ]
@@ -77,6 +78,19 @@ class SyncResult:
         for operation in self.operations:
             counts[operation.operation.value] += 1
         return counts
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What pruning one course's operation log and run records deleted (or, in a dry run, would)."""
+
+    course_id: str
+    operations: int = 0
+    runs: int = 0
+    #: Why the course was left as it is (a sync of it running, its snapshot unreadable); empty if pruned.
+    skipped: str = ""
+    #: Rows old enough that remain for the next prune (the work of one call is bounded).
+    more: bool = False
 
 
 class DriftKind(enum.Enum):

@@ -145,14 +145,14 @@ def load_snapshot(course_key: CourseLocator, stored: str) -> tuple[CourseOutline
     if not stored:
         return empty_snapshot(str(course_key)), ""
     try:
-        return _replayed(course_key, snapshot_from_json(stored), replay_mark(stored)), ""
+        return replayed_snapshot(course_key, snapshot_from_json(stored), replay_mark(stored)), ""
     except SnapshotFormatError as error:
         problem = f"stored snapshot unreadable ({error}); everything is sent again as upserts"
         log.error("Virtu sync of %s: %s", course_key, problem)
         return empty_snapshot(str(course_key)), problem
 
 
-def _replayed(course_key: CourseLocator, snapshot: CourseOutline, mark: str | None) -> CourseOutline:
+def replayed_snapshot(course_key: CourseLocator, snapshot: CourseOutline, mark: str | None) -> CourseOutline:
     """
     A checkpoint brought up to date with the operation log.
 
@@ -399,7 +399,7 @@ class _DatabaseJournal:
     is pending in the log, and would be resent with the same ids, which the backend
     answers from its record. The stored snapshot either holds every applied operation
     (complete) or is a checkpoint that names the last one it holds, the later ones being
-    replayed from the log when it is read (see :func:`_replayed`). A pass stores the
+    replayed from the log when it is read (see :func:`replayed_snapshot`). A pass stores the
     snapshot whole at its first batch, then checkpoints every :data:`CHECKPOINT_OPERATIONS`
     operations (or the snapshot's size, if larger) and when an entity is forgotten, and
     stores it complete again at the end of each delivery.

@@ -32,6 +32,8 @@ def sync_course(self, course_key_string, trigger=api.TRIGGER_PUBLISH, force=Fals
     result = api.sync_course(key, trigger=trigger, force=force)
     if result.status is SyncStatus.QUEUED:
         _check_back(self, course_key_string, trigger, force)
+    else:
+        _prune_history(key)
 
 
 @shared_task(ignore_result=True, name=api.DELETE_COURSE_TASK)
@@ -44,6 +46,8 @@ def delete_course(course_key_string, trigger=api.TRIGGER_DELETE):
     result = api.delete_course(key)
     if result.status is SyncStatus.QUEUED:
         _check_back(sync_course, course_key_string, trigger, False)
+        return
+    _prune_history(key)
 
 
 @shared_task(ignore_result=True, name=api.RETRY_COURSE_TASK)
@@ -54,8 +58,24 @@ def retry_course_sync(course_key_string, scheduled_for):
     if key is None:
         return
     result = api.run_scheduled_retry(key, scheduled_for)
-    if result is not None and result.status is SyncStatus.QUEUED:
+    if result is None:
+        return
+    if result.status is SyncStatus.QUEUED:
         _check_back(sync_course, course_key_string, api.TRIGGER_RETRY, False)
+    else:
+        _prune_history(key)
+
+
+#: Batches of old rows one task deletes at most (``api.prune_sync_history``); the rest waits.
+PRUNE_BATCHES_PER_TASK = 20
+
+
+def _prune_history(key):
+    """Delete the course's log rows and runs past their retention: bounded work, after the sync."""
+    try:
+        api.prune_sync_history(key, max_batches=PRUNE_BATCHES_PER_TASK)
+    except Exception:  # pylint: disable=broad-except  (the sync is done; the next task prunes again)
+        log.exception("Virtu sync of %s: pruning its old operation log failed", key)
 
 
 def _course_key(course_key_string):

@@ -90,6 +90,13 @@ def plugin_settings(settings):
     #   virtu_sync_plugin.heartbeat.check_courses_in_sync fails when a course has been out of sync for
     #   longer than this many seconds.
     _set_default(settings, "VIRTU_SYNC_HEARTBEAT_OUT_OF_SYNC_SECONDS")
+    # .. setting_name: VIRTU_SYNC_LOG_RETENTION_DAYS
+    # .. setting_default: 30
+    # .. setting_description: Days that operation-log rows and sync run records are kept. Older ones
+    #   are deleted in small batches after each sync of their course, and by the virtu_sync_prune
+    #   command; an operation the backend has not acknowledged, and the latest run of each course,
+    #   are always kept. A whole number, 1 or more.
+    _set_default(settings, "VIRTU_SYNC_LOG_RETENTION_DAYS")
 
 
 def _set_default(settings, name):
