@@ -146,8 +146,9 @@ def test_the_lms_sends_its_syncs_to_the_studio_workers(configured):
         "virtu_sync_plugin.tasks.retry_course_sync": "cms",
     }
     # The names the tasks are registered under, and the api queues them by.
-    assert {tasks.sync_course.name, tasks.delete_course.name} == set(namespace["ALTERNATE_ENV_TASKS"])
-    assert {api.SYNC_COURSE_TASK, api.DELETE_COURSE_TASK} == set(namespace["ALTERNATE_ENV_TASKS"])
+    registered = {tasks.sync_course.name, tasks.delete_course.name, tasks.retry_course_sync.name}
+    assert registered == set(namespace["ALTERNATE_ENV_TASKS"])
+    assert {api.SYNC_COURSE_TASK, api.DELETE_COURSE_TASK, api.RETRY_COURSE_TASK} == registered
 
 
 def test_the_openedx_image_installs_this_version_of_the_package(configured):
