@@ -137,26 +137,14 @@ def test_a_modulestore_read_slower_than_the_lease_keeps_the_lease(studio, backen
 def test_a_worker_killed_during_a_slow_read_is_still_taken_over(studio, backend, settings):
     import os
     import signal
-    import sys
 
-    from tests.conftest import REPO_ROOT
+    from tests.support.workers import start_worker, worker_environment
 
     lease = 2.0
     settings.VIRTU_SYNC_LEASE_SECONDS = lease
     studio.publish_export(SAMPLE_COURSE)
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "PYTHONPATH": str(REPO_ROOT),
-        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
-        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
-        "VIRTU_TEST_BACKEND_URL": backend.url,
-        "VIRTU_TEST_BROKER_URL": "memory://",
-        "VIRTU_TEST_LEASE_SECONDS": str(lease),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.crash_worker", SAMPLE_COURSE_ID, "slow_read"], cwd=REPO_ROOT, env=environment
-    )
+    environment = worker_environment(settings, backend, VIRTU_TEST_LEASE_SECONDS=str(lease))
+    worker = start_worker("tests.crash_worker", SAMPLE_COURSE_ID, "slow_read", environment=environment)
     try:
         wait_until(SyncRun.objects.exists, 60, "the worker's pass to start")
         time.sleep(lease * 2)  # the worker is still reading, well past the lease it took

@@ -5,16 +5,11 @@ sync, the backend equals the outline, and no operation took effect twice.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
-from django.db import connection
 
 from demo.export_editor import ExportEditor
-from tests.conftest import REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
+from tests.conftest import SAMPLE_COURSE, SAMPLE_COURSE_ID
+from tests.support.workers import run_until_killed, worker_environment
 from virtu_sync_plugin import api
 from virtu_sync_plugin.data import SyncStatus
 from virtu_sync_plugin.models import CourseSyncState, SyncOperation
@@ -25,25 +20,8 @@ CRASH_POINTS = ["before_send", "after_apply", "snapshot_write", "second_batch"]
 
 
 def run_worker_until_it_dies(point, settings, backend):
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "PYTHONPATH": str(REPO_ROOT),
-        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
-        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
-        "VIRTU_TEST_BACKEND_URL": backend.url,
-        "VIRTU_TEST_BROKER_URL": "memory://",
-        "VIRTU_TEST_BATCH_SIZE": "8",
-    }
-    worker = subprocess.run(
-        [sys.executable, "-m", "tests.crash_worker", SAMPLE_COURSE_ID, point],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == -signal.SIGKILL, worker.stderr[-3000:]
+    environment = worker_environment(settings, backend, VIRTU_TEST_BATCH_SIZE="8")
+    run_until_killed("tests.crash_worker", SAMPLE_COURSE_ID, point, environment=environment)
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)

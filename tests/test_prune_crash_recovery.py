@@ -6,16 +6,11 @@ the backend to the published course with no operation applied twice.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
-from django.db import connection
 
-from tests.conftest import REPO_ROOT, SAMPLE_COURSE_ID
+from tests.conftest import SAMPLE_COURSE_ID
 from tests.crash_prune_worker import STEPS
+from tests.support.workers import run_until_killed, worker_environment
 from tests.test_prune import loaded_snapshot, old_history, pending_ids  # noqa: F401  (old_history: a fixture)
 from virtu_sync_plugin import api
 from virtu_sync_plugin.core.snapshot import replay_mark
@@ -26,24 +21,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mysql]
 
 
 def run_pruner_until_it_dies(step, settings, backend):
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "PYTHONPATH": str(REPO_ROOT),
-        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
-        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
-        "VIRTU_TEST_BACKEND_URL": backend.url,
-        "VIRTU_TEST_BROKER_URL": "memory://",
-    }
-    worker = subprocess.run(
-        [sys.executable, "-m", "tests.crash_prune_worker", SAMPLE_COURSE_ID, step],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    run_until_killed(
+        "tests.crash_prune_worker", SAMPLE_COURSE_ID, step, environment=worker_environment(settings, backend)
     )
-    assert worker.returncode == -signal.SIGKILL, worker.stderr[-3000:]
 
 
 @pytest.mark.parametrize("step", STEPS)
