@@ -19,10 +19,9 @@ def parse_course_key(value: str | CourseKey) -> CourseLocator:
     """
     The plain ``course-v1`` key for ``value``, without branch or version.
 
-    Raises:
-        LibraryKeyError: for the key of a content library (v1 or v2).
-        InvalidCourseKeyError: for a malformed key, a CCX or a deprecated
-            ``Org/Number/Run`` key, or anything that is not a key.
+    Raises ``LibraryKeyError`` for the key of a content library (v1 or v2), and
+    ``InvalidCourseKeyError`` for a malformed key, a CCX or a deprecated
+    ``Org/Number/Run`` key, or anything that is not a key.
     """
     try:
         key = value if isinstance(value, CourseKey) else CourseKey.from_string(str(value))
