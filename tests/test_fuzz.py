@@ -414,6 +414,18 @@ def make_tarball(entries) -> bytes:
     return buffer.getvalue()
 
 
+def damaged_tarball(entries, damage) -> bytes:
+    """The tarball of ``entries`` with ``damage`` (fraction, bytes) written over it; unwritable names are rejected."""
+    try:
+        data = make_tarball(entries)
+    except (ValueError, UnicodeError):  # a name tarfile cannot write
+        assume(False)
+    if damage is not None:
+        at = int(len(data) * damage[0])
+        data = data[:at] + damage[1] + data[at + len(damage[1]) :]
+    return data
+
+
 def unsafe_members(data: bytes) -> list[str]:
     """The members a reader must refuse, as tarfile reads them: leaving the export, links, special files."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tarball:
@@ -449,13 +461,7 @@ def unsafe_members(data: bytes) -> list[str]:
 def test_tarballs_are_read_in_memory_and_refused_when_a_member_leaves_the_export_or_is_no_plain_file(
     tmp_path, entries, damage
 ):
-    try:
-        data = make_tarball(entries)
-    except (ValueError, UnicodeError):  # a name tarfile cannot write
-        assume(False)
-    if damage is not None:
-        at = int(len(data) * damage[0])
-        data = data[:at] + damage[1] + data[at + len(damage[1]) :]
+    data = damaged_tarball(entries, damage)
     with tempfile.TemporaryDirectory(dir=tmp_path) as scratch:
         tarball = Path(scratch) / "course.tar.gz"
         tarball.write_bytes(data)
