@@ -92,6 +92,7 @@ VIRTU_SYNC_TIMEOUT = (1.0, 5.0)
 CMS_ROOT_URL = "https://studio.virtu.test"
 
 # Tasks run in the calling process unless a test starts a real worker (tests/test_celery_worker.py).
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BROKER_URL = "memory://"
+# The platform's Celery app reads the old-style names (config_from_object without a namespace).
+CELERY_ALWAYS_EAGER = True
+CELERY_EAGER_PROPAGATES_EXCEPTIONS = True
+BROKER_URL = "memory://"

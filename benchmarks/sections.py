@@ -624,7 +624,7 @@ def receiver(work_dir: Path, quick: bool) -> list[dict[str, Any]]:
     from xmodule.modulestore.mixed import MixedModuleStore
 
     app = Celery("virtu_sync_bench")
-    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.config_from_object("django.conf:settings")
     app.set_default()
     _switch_on()
     handler = SignalHandler(MixedModuleStore)

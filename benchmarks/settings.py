@@ -74,5 +74,5 @@ VIRTU_SYNC_ALLOW_INSECURE_HTTP = True  # the backends listen on plain http://127
 
 # Tasks go to an in-memory broker and no worker runs them: the receiver benchmark times the
 # publish, not the sync it queues.
-CELERY_BROKER_URL = "memory://"
+BROKER_URL = "memory://"  # old-style names, read as edx-platform reads them
 CELERY_RESULT_BACKEND = "cache+memory://"

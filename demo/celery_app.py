@@ -3,5 +3,5 @@
 from celery import Celery
 
 app = Celery("virtu_sync_demo")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object("django.conf:settings")
 app.autodiscover_tasks()

@@ -49,5 +49,5 @@ VIRTU_SYNC_API_TOKEN = "demo-token"
 VIRTU_SYNC_SIGNING_SECRET = "demo-signing-secret"
 VIRTU_SYNC_ALLOW_INSECURE_HTTP = True  # the reference backend listens on plain http://127.0.0.1
 
-CELERY_BROKER_URL = "memory://"
+BROKER_URL = "memory://"  # old-style names, read as edx-platform reads them
 CELERY_RESULT_BACKEND = "cache+memory://"

@@ -16,8 +16,8 @@ MODULESTORE["default"]["OPTIONS"]["olx_root"] = os.environ["VIRTU_TEST_OLX_ROOT"
 VIRTU_SYNC_BACKEND_URL = os.environ["VIRTU_TEST_BACKEND_URL"]
 VIRTU_SYNC_ALLOW_INSECURE_HTTP = True
 VIRTU_SYNC_BATCH_SIZE = int(os.environ.get("VIRTU_TEST_BATCH_SIZE", "200"))
-CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BROKER_URL = os.environ["VIRTU_TEST_BROKER_URL"]
+CELERY_ALWAYS_EAGER = False
+BROKER_URL = os.environ["VIRTU_TEST_BROKER_URL"]
 if os.environ.get("VIRTU_TEST_RETRY_DELAYS"):
     VIRTU_SYNC_RETRY_DELAYS = tuple(float(delay) for delay in os.environ["VIRTU_TEST_RETRY_DELAYS"].split(","))
 if os.environ.get("VIRTU_TEST_LEASE_SECONDS"):
