@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from tests.celery_app import app as celery_app  # noqa: F401  (the app shared_task binds to)
+from tests.celery_app import app as celery_app  # the app shared_task binds to
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
@@ -72,6 +72,23 @@ def backend(settings):
         for request in server.requests():
             if request.headers.get("user-agent", "").startswith("virtu-sync-plugin/"):
                 validate_request(request.method, request.path, request.headers, request.body)
+
+
+BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def use_broker(broker_url: str | None) -> None:
+    """Send tasks to ``broker_url``, as on a deployment, or (``None``) run them here, eagerly, as the tests do."""
+    celery_app.conf.update(task_always_eager=broker_url is None, broker_url=broker_url or "memory://")
+    celery_app._pool = None  # noqa: SLF001
+    celery_app.amqp._producer_pool = None  # noqa: SLF001
+
+
+@pytest.fixture
+def non_eager():
+    """:func:`use_broker` for a test: an in-memory broker, or (``BROKER_DOWN``) one that is not there."""
+    yield use_broker
+    use_broker(None)
 
 
 @pytest.fixture
