@@ -173,6 +173,12 @@ ENTITY_FIELDS: Mapping[str, Mapping[str, ValueRule]] = {
     },
 }
 ENTITY_TYPES = tuple(ENTITY_FIELDS)
+#: The fields revision 2 added: a revision-1 client's create lacks them, and is accepted (the
+#: additions are backward compatible). The entity is stored without them, as sent.
+REVISION_2_FIELDS: Mapping[str, AbstractSet[str]] = {
+    COURSE: frozenset({"description", "grading_policy", "other_settings"}),
+    "assessment": frozenset({"points", "selection"}),
+}
 PARENT_TYPE: Mapping[str, str | None] = {
     COURSE: None,
     "topic": COURSE,
@@ -196,16 +202,23 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
 
 
 def check_fields(entity_type: str, data: Any, where: str, *, complete: bool) -> None:
-    """Check an operation's ``data``: known fields with valid values, and every field when ``complete``."""
+    """
+    Check an operation's ``data``: known fields with valid values.
+
+    When ``complete`` (a create), every field of revision 1 too; those of revision 2 may be left out.
+    """
     if not isinstance(data, dict):
         raise InvalidBatch(f"{where}: expected an object, got {data!r}")
     fields = ENTITY_FIELDS[entity_type]
     unexpected = sorted(set(data) - set(fields))
     if unexpected:
         raise InvalidBatch(f"{where}: unexpected field(s) for a {entity_type}: {', '.join(unexpected)}")
-    missing = [name for name in fields if name not in data]
+    optional = REVISION_2_FIELDS.get(entity_type, frozenset())
+    missing = [name for name in fields if name not in data and name not in optional]
     if complete and missing:
-        raise InvalidBatch(f"{where}: a {entity_type} create needs every field; missing: {', '.join(missing)}")
+        raise InvalidBatch(
+            f"{where}: a {entity_type} create needs every revision-1 field; missing: {', '.join(missing)}"
+        )
     for name, value in data.items():
         fields[name].check(value, f"{where}.{name}")
 

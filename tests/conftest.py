@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from tests.celery_app import app as celery_app  # noqa: F401  (the app shared_task binds to)
+from tests.celery_app import app as celery_app  # the app shared_task binds to
+from tests.support.contract_samples import SAMPLE_FIELDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_COURSE = REPO_ROOT / "demo" / "sample_course"
@@ -60,7 +62,8 @@ def studio(settings, tmp_path):
 def backend(settings):
     """
     A reference backend on 127.0.0.1 that the plugin's settings point at. Every request
-    the plugin sent it is checked against the OpenAPI document when the test ends.
+    the plugin sent it is checked against the OpenAPI document when the test ends, and
+    every create in it carries every field (the plugin is a revision-2 client).
     """
     from reference_backend.server import ReferenceBackend
     from tests.support.openapi import validate_request
@@ -72,6 +75,36 @@ def backend(settings):
         for request in server.requests():
             if request.headers.get("user-agent", "").startswith("virtu-sync-plugin/"):
                 validate_request(request.method, request.path, request.headers, request.body)
+                assert not incomplete_creates(request.body), incomplete_creates(request.body)
+
+
+def incomplete_creates(body: bytes) -> list[str]:
+    """The creates of a batch that lack a field of the contract (those of revision 2 included), and what they lack."""
+    problems = []
+    for operation in json.loads(body).get("operations", []) if body else []:
+        if operation.get("operation") != "create":
+            continue
+        missing = set(SAMPLE_FIELDS[operation["entity_type"]]) - set(operation["data"])
+        if missing:
+            problems.append(f"{operation['entity_id']} lacks {', '.join(sorted(missing))}")
+    return problems
+
+
+BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def use_broker(broker_url: str | None) -> None:
+    """Send tasks to ``broker_url``, as on a deployment, or (``None``) run them here, eagerly, as the tests do."""
+    celery_app.conf.update(task_always_eager=broker_url is None, broker_url=broker_url or "memory://")
+    celery_app._pool = None  # noqa: SLF001
+    celery_app.amqp._producer_pool = None  # noqa: SLF001
+
+
+@pytest.fixture
+def non_eager():
+    """:func:`use_broker` for a test: an in-memory broker, or (``BROKER_DOWN``) one that is not there."""
+    yield use_broker
+    use_broker(None)
 
 
 @pytest.fixture

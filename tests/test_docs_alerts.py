@@ -18,8 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reference_backend.faults import Fault
-from tests.celery_app import app as celery_app
-from tests.conftest import REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
+from tests.conftest import BROKER_DOWN, REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
 from virtu_sync_plugin import api
 from virtu_sync_plugin.models import CourseSyncState
 
@@ -45,23 +44,6 @@ def message_pattern(message: str) -> re.Pattern:
         "".join(".*" if part == "..." else ".+?" if part.startswith("<") else re.escape(part) for part in parts),
         re.DOTALL,
     )
-
-
-@pytest.fixture
-def non_eager(request):
-    """Tasks sent to a broker, as on a deployment: an in-memory one, or (``down``) one that is not there."""
-
-    def use(broker_url):
-        celery_app.conf.update(task_always_eager=False, broker_url=broker_url)
-        celery_app._pool = None  # noqa: SLF001
-        celery_app.amqp._producer_pool = None  # noqa: SLF001
-
-    yield use
-    use("memory://")
-    celery_app.conf.update(task_always_eager=True)
-
-
-BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def a_pass_fails(studio, backend, non_eager):

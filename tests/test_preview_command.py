@@ -193,3 +193,18 @@ def test_revision_2_fields_and_a_problem_that_does_not_load(tmp_path):
     assert ("unloadable_block", block("problem", "fraction_compare")) in {
         (error.code, error.block_id) for error in outline.content_errors
     }
+
+
+def test_the_course_description_is_the_export_s_about_short_description(tmp_path):
+    editor = ExportEditor(SAMPLE_COURSE, tmp_path)
+    about = editor.path / "about" / "short_description.html"
+    assert outline_of_export(SAMPLE_COURSE, None).entities[SAMPLE_COURSE_ID].data["description"] == about.read_text()
+    about.write_text("<p>Numbers & algebra, in Form 1.</p>")
+
+    lines = [json.loads(line) for line in preview(SAMPLE_COURSE, editor.path, "--json").splitlines()]
+    assert [(op["operation"], op["entity_id"], op["data"]) for op in lines] == [
+        ("update", SAMPLE_COURSE_ID, {"description": "<p>Numbers & algebra, in Form 1.</p>"})
+    ]
+
+    about.unlink()  # no about item: no description
+    assert outline_of_export(editor.path, None).entities[SAMPLE_COURSE_ID].data["description"] is None

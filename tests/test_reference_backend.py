@@ -28,7 +28,7 @@ from reference_backend import Fault, ReferenceBackend, ReferenceBackendClient
 from reference_backend.batches import parse_batch
 from reference_backend.entities import BLOCK_KEY, COURSE_KEY, ENTITY_FIELDS, UTC_DATETIME, InvalidBatch
 from tests.support import openapi
-from tests.support.contract_samples import SAMPLE_FIELDS
+from tests.support.contract_samples import REVISION_2_FIELDS, SAMPLE_FIELDS
 
 TOKEN = "test-token"
 SECRET = "signing-secret"
@@ -384,6 +384,26 @@ def test_the_tree_can_be_read_for_one_course(studio: Studio, backend: ReferenceB
     assert sorted(backend.tree()) == sorted([COURSE_ID, OTHER_COURSE_ID])
 
 
+def test_a_revision_1_client_s_creates_are_accepted_and_stored_without_the_revision_2_fields(
+    studio: Studio, backend: ReferenceBackend
+) -> None:
+    operations = whole_course()
+    for operation in operations:
+        for name in REVISION_2_FIELDS.get(operation["entity_type"], ()):
+            del operation["data"][name]
+    assert "description" not in operations[0]["data"] and "selection" not in operations[-1]["data"]
+
+    response = studio.post_batch(batch(*operations))
+
+    assert statuses(response) == [("applied", None)] * len(operations)
+    tree = backend.tree()
+    assert {entity_id: tree[entity_id]["data"] for entity_id in tree} == {
+        op["entity_id"]: op["data"] for op in operations
+    }
+    studio.post_batch(batch(update("course", COURSE_ID, {"description": "Set by a revision-2 client."})))
+    assert backend.tree()[COURSE_ID]["data"]["description"] == "Set by a revision-2 client."
+
+
 # --- idempotency --------------------------------------------------------------------------------------------
 
 
@@ -586,7 +606,7 @@ def test_a_body_that_is_not_json_is_a_400(studio: Studio, raw: bytes) -> None:
         ),
         (
             lambda body: body["operations"][0]["data"].pop("run"),
-            "operations[0].data: a course create needs every field; missing: run",
+            "operations[0].data: a course create needs every revision-1 field; missing: run",
         ),
         (
             lambda body: body["operations"][0]["data"].update(start="2026-09-01"),

@@ -10,6 +10,7 @@ import shutil
 import pytest
 from opaque_keys.edx.keys import CourseKey
 from xmodule.modulestore import ModuleStoreEnum
+from xmodule.modulestore.exceptions import ItemNotFoundError
 from xmodule.modulestore.xml import XMLModuleStore
 
 from tests.conftest import SAMPLE_COURSE
@@ -63,3 +64,18 @@ def test_a_course_that_cannot_load_raises_out_of_the_constructor(data_dir):
         XMLModuleStore(data_dir, source_dirs=["math"])
     with pytest.raises(FileNotFoundError):
         XMLModuleStore(data_dir, source_dirs=["not_a_course"])
+
+
+def test_get_item_serves_the_course_s_about_items_and_raises_item_not_found_for_an_absent_one(data_dir):
+    store = XMLModuleStore(data_dir, source_dirs=["math"])
+    text = (data_dir / "math" / "about" / "short_description.html").read_text()
+
+    about = store.get_item(OLD_STYLE_KEY.make_usage_key("about", "short_description"))
+
+    assert about.data == text and text.startswith("Whole numbers")
+    assert store.get_item(OLD_STYLE_KEY.make_usage_key("chapter", "algebra")).display_name == "Algebra Basics"
+    with pytest.raises(ItemNotFoundError):
+        store.get_item(OLD_STYLE_KEY.make_usage_key("about", "overview"))
+    new_style_key = CourseKey.from_string("course-v1:VirtuX+MATH101+2026")
+    with pytest.raises(ItemNotFoundError):  # the course is loaded here under its old-style key only
+        store.get_item(new_style_key.make_usage_key("about", "short_description"))

@@ -14,6 +14,8 @@ from datetime import timedelta as _timedelta
 
 from celery import current_app as _celery_app
 from django.db import transaction as _transaction
+from django.db.models import BooleanField as _BooleanField
+from django.db.models import ExpressionWrapper as _ExpressionWrapper
 from django.db.models import F as _F
 from django.db.models import Q as _Q
 from django.utils import timezone as _timezone
@@ -26,6 +28,7 @@ from .conf import get_sync_settings as _get_sync_settings
 from .conf import lease_seconds as _lease_seconds
 from .core.diff import diff_outlines as _diff_outlines
 from .course_lease import has_pending_request as _has_pending_request
+from .course_lease import request_unqueued_sync as _request_unqueued_sync
 from .data import ChangeOperation, CourseDrift, CourseOutline, OutOfSyncCourse, PruneResult, SyncResult
 from .export_diff import UnreadableExportError
 from .export_diff import diff_exports as _diff_exports
@@ -205,8 +208,9 @@ def courses_out_of_sync(*, for_longer_than: float | None = None) -> Iterator[Out
     The courses the backend is behind on, oldest first, each with what it waits for.
 
     Those whose last pass failed or partly failed, that have operations recorded but not
-    acknowledged, or whose deletion the backend has not taken yet. With
-    ``for_longer_than`` (seconds), only those out of sync for longer than that.
+    acknowledged, whose deletion the backend has not taken yet, or with a sync asked for
+    and not run (its task could not be queued). With ``for_longer_than`` (seconds), only
+    those out of sync for longer than that.
     """
     unacknowledged = set(
         _SyncOperation.objects.filter(status=_SyncOperation.Status.PENDING)
@@ -222,10 +226,14 @@ def courses_out_of_sync(*, for_longer_than: float | None = None) -> Iterator[Out
     if for_longer_than is not None:
         states = states.filter(out_of_sync_since__lt=_timezone.now() - _timedelta(seconds=for_longer_than))
     fields = ("course_key", "status", "deletion_requested", "out_of_sync_since", "next_retry_at", "last_error")
-    for state in states.order_by(_F("out_of_sync_since").asc(nulls_last=True), "course_key").values(*fields):
+    requested = _ExpressionWrapper(_Q(sync_requests__gt=_F("handled_requests")), output_field=_BooleanField())
+    states = states.annotate(requested=requested).order_by(_F("out_of_sync_since").asc(nulls_last=True), "course_key")
+    for state in states.values(*fields, "requested"):
         waiting_for = []
         if state["deletion_requested"]:
             waiting_for.append("deletion")
+        elif state["requested"]:
+            waiting_for.append("requested sync")
         if state["course_key"] in unacknowledged:
             waiting_for.append("unacknowledged operations")
         if state["status"] == _CourseSyncState.Status.FAILED and not state["deletion_requested"]:
@@ -249,31 +257,54 @@ def queue_course_sync(course_key: str | CourseKey, *, force: bool = False, trigg
     Queue a sync of the course on the Celery workers, once the current transaction commits.
 
     A task that cannot be queued (the broker is down) is logged, never raised: after its
-    commit, a Studio request must not fail.
+    commit, a Studio request must not fail. The sync is then recorded as asked for, and
+    the course as out of sync, for :func:`courses_out_of_sync` (and ``virtu_sync_reconcile``)
+    to find it.
     """
     key = parse_course_key(course_key)
-    _queue_after_commit(SYNC_COURSE_TASK, str(key), trigger, force)
+    _queue_after_commit(key, SYNC_COURSE_TASK, (str(key), trigger, force), trigger=trigger, force=force)
 
 
 def queue_course_deletion(course_key: str | CourseKey) -> None:
-    """Queue the deletion of the course from the backend, once the current transaction commits."""
+    """
+    Queue the deletion of the course from the backend, once the current transaction commits.
+
+    Like :func:`queue_course_sync`, a deletion that cannot be queued is recorded, not lost.
+    """
     key = parse_course_key(course_key)
-    _queue_after_commit(DELETE_COURSE_TASK, str(key), TRIGGER_DELETE)
+    _queue_after_commit(key, DELETE_COURSE_TASK, (str(key), TRIGGER_DELETE), trigger=TRIGGER_DELETE, deletion=True)
 
 
-def _queue_after_commit(task_name: str, course_key_string: str, trigger: str, *arguments: object) -> None:
+def _queue_after_commit(
+    key: CourseKey, task_name: str, arguments: tuple, *, trigger: str, force: bool = False, deletion: bool = False
+) -> None:
     def send() -> None:
         try:
             # The app's registry: the tasks are registered when the app is ready (apps.py).
-            _celery_app.tasks[task_name].delay(course_key_string, trigger, *arguments)
+            _celery_app.tasks[task_name].delay(*arguments)
         except Exception:  # pylint: disable=broad-except
             _log.exception(
                 "Virtu sync: could not queue the %s of %s (is the Celery broker up?); it is NOT synced",
                 trigger,
-                course_key_string,
+                key,
             )
+            _record_unqueued(key, trigger=trigger, force=force, deletion=deletion)
 
     _transaction.on_commit(send)
+
+
+def _record_unqueued(key: CourseKey, *, trigger: str, force: bool, deletion: bool) -> None:
+    """Record a request whose task could not be queued; never raise (Studio's request has committed)."""
+    try:
+        _request_unqueued_sync(key, trigger=trigger, force=force, deletion=deletion)
+    except Exception:  # pylint: disable=broad-except
+        _log.exception(
+            "Virtu sync: could not record that %s needs its %s either; nothing will bring it over by itself",
+            key,
+            trigger,
+        )
+    else:
+        _log.info("Virtu sync: the %s of %s is recorded for virtu_sync_reconcile", trigger, key)
 
 
 def course_keys() -> Iterator[CourseKey]:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, connection
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from opaque_keys.edx.locator import CourseLocator
 
@@ -66,14 +67,37 @@ def course_state(course_key: CourseLocator) -> CourseSyncState:
 def request_sync(course_key: CourseLocator, *, trigger: str, force: bool = False, deletion: bool = False) -> None:
     """Record that the course needs a sync (or its deletion sent)."""
     course_state(course_key)
+    changes = _request(trigger, force, deletion)
+    if not deletion:
+        changes["status"] = CourseSyncState.Status.PENDING
+    CourseSyncState.objects.filter(course_key=course_key).update(**changes)
+
+
+def request_unqueued_sync(
+    course_key: CourseLocator, *, trigger: str, force: bool = False, deletion: bool = False
+) -> None:
+    """
+    Record a sync (or deletion) whose task could not be queued: no worker will run it.
+
+    The request stays pending and the course is out of sync from now on, for
+    ``virtu_sync_reconcile``, the admin and the heartbeat check to see. A pass running now
+    covers it too (see :func:`finish_pass`).
+    """
+    course_state(course_key)
+    changes = _request(trigger, force, deletion)
+    changes["status"] = CourseSyncState.Status.PENDING
+    changes["out_of_sync_since"] = Coalesce(F("out_of_sync_since"), Value(timezone.now()))
+    CourseSyncState.objects.filter(course_key=course_key).update(**changes)
+
+
+def _request(trigger: str, force: bool, deletion: bool) -> dict:
+    """The changes to a course's state that record one more request."""
     changes = {"sync_requests": F("sync_requests") + 1, "requested_trigger": trigger}
     if force:
         changes["force_requested"] = True
     if deletion:
         changes["deletion_requested"] = True
-    else:
-        changes["status"] = CourseSyncState.Status.PENDING
-    CourseSyncState.objects.filter(course_key=course_key).update(**changes)
+    return changes
 
 
 def acquire(course_key: CourseLocator, owner: str) -> bool:

@@ -139,7 +139,8 @@ class OutOfSyncCourse:
     """A course the backend is behind on, and what it waits for."""
 
     course_id: str
-    #: Among ``failed pass``, ``unacknowledged operations`` and ``deletion``.
+    #: Among ``failed pass``, ``unacknowledged operations``, ``deletion`` and ``requested sync``
+    #: (asked for, not run: its task could not be queued).
     waiting_for: tuple[str, ...]
     #: When it fell out of sync (``None`` for a state older than this field).
     out_of_sync_since: datetime | None = None

@@ -54,16 +54,18 @@ def outline_of_export(path: str | os.PathLike, course_key: CourseLocator | None)
     source = Path(path)
     with _export_folder(source) as folder:
         try:
-            course_block = read_course_export(folder.parent, folder.name)
+            course = read_course_export(folder.parent, folder.name)
         # The platform's reader raises whatever loading raised (OSError, lxml's and XBlock's
         # errors, ValueError...): all of it means this export cannot be imported.
         except Exception as error:  # noqa: BLE001
             raise UnreadableExportError(f"{source}: cannot be imported: {error}") from None
         if course_key is None:
-            read_as = course_block.id
+            read_as = course.block.id
             course_key = CourseLocator(read_as.org, read_as.course, read_as.run)
         block_types = get_sync_settings().assessment_block_types
-        return outline_from_course_block(course_block, course_key, assessment_block_types=block_types)
+        return outline_from_course_block(
+            course.block, course_key, assessment_block_types=block_types, description=course.description
+        )
 
 
 @contextmanager

@@ -110,16 +110,17 @@ def read_short_description(store: Any, course_key: CourseLocator) -> str | None:
     return None if data is None else str(data)
 
 
-def read_course_export(data_dir: str | os.PathLike, course_dir: str) -> Any:
+def read_course_export(data_dir: str | os.PathLike, course_dir: str) -> PublishedCourse:
     """
-    The course block of the export in ``data_dir/course_dir``, read as Studio's import reads it.
+    The course of the export in ``data_dir/course_dir``, read as Studio's import reads it.
 
     edx-platform's own reader, ``XMLModuleStore``, with the arguments of
     ``xml_importer.ImportManager`` in Studio's import task: the published content only (an
     import sends ``drafts/`` to the draft branch), the XBlock mixins and selection of Studio's
     modulestore, and no error blocks (a block that does not parse is left out of its parent,
-    as after an import). Keys are old-style (``org/course/run``). Raises whatever loading the
-    course raises.
+    as after an import). Its short description is the export's ``about/short_description.html``,
+    read as after an import. Keys are old-style (``org/course/run``). Raises whatever loading
+    the course raises.
     """
     from xmodule.modulestore.django import modulestore  # pylint: disable=import-outside-toplevel
     from xmodule.modulestore.xml import XMLModuleStore  # pylint: disable=import-outside-toplevel
@@ -134,7 +135,7 @@ def read_course_export(data_dir: str | os.PathLike, course_dir: str) -> Any:
         xblock_select=studio_store.xblock_select,
     )
     (course_block,) = store.get_courses()
-    return course_block
+    return PublishedCourse(course_block, read_short_description(store, course_block.id))
 
 
 def course_keys_in_modulestore() -> Iterator[CourseLocator]:

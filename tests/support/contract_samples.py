@@ -49,3 +49,9 @@ SAMPLE_FIELDS: dict[str, dict[str, Any]] = {
         ],
     },
 }
+
+#: The fields revision 2 of the contract added, which a revision-1 client's creates lack.
+REVISION_2_FIELDS: dict[str, tuple[str, ...]] = {
+    "course": ("description", "grading_policy", "other_settings"),
+    "assessment": ("points", "selection"),
+}

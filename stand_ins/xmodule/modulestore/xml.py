@@ -5,9 +5,10 @@ before it writes the course into split.
 
 Built on the OLX reader (``olx_modulestore``). As the real class, it loads every course at
 construction, from ``data_dir/<source dir>/course.xml``; it reads the published content only
-(the ``drafts/`` folder is the importer's business, not this store's); course keys are
-old-style (``org/course/url_name``, blocks ``i4x://...``), and a course that cannot be loaded
-raises out of the constructor. The differences are listed in ``stand_ins/README.rst``.
+(the ``drafts/`` folder is the importer's business, not this store's) and the course's
+``about/*.html`` items (``content_importers``); course keys are old-style
+(``org/course/url_name``, blocks ``i4x://...``), and a course that cannot be loaded raises out
+of the constructor. The differences are listed in ``stand_ins/README.rst``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from opaque_keys.edx.keys import CourseKey
 from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator
 
 from . import COURSE_ROOT, ModuleStoreEnum
+from .exceptions import ItemNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class XMLModuleStore:
     ):
         self.data_dir = Path(data_dir)
         self.courses = {}  # course_dir -> course block
+        self.course_stores = {}  # course key -> the OLX reader's store of that course (the real one's ``modules``)
         self.errored_courses = {}  # course_dir -> error messages
         self.default_class = default_class
         self.load_error_blocks = load_error_blocks
@@ -94,7 +97,9 @@ class XMLModuleStore:
             return None
         store = OlxModuleStore([load_course_export(self.data_dir / course_dir, course_key=course_id)])
         with store.branch_setting(PUBLISHED_ONLY):
-            return store.get_course(course_id, depth=None)
+            course_block = store.get_course(course_id, depth=None)
+        self.course_stores[course_id] = store
+        return course_block
 
     @staticmethod
     def get_id(org, course, url_name):
@@ -102,6 +107,19 @@ class XMLModuleStore:
         if not url_name:
             raise ValueError("Can't load a course without a 'url_name' (or 'name') set.  Set url_name.")
         return CourseKey.from_string("/".join([org, course, url_name]))
+
+    def get_item(self, usage_key, depth=0, **kwargs):
+        """
+        The block of ``usage_key``: a block of a course loaded here, or one of its about items.
+
+        Raises:
+            ItemNotFoundError: if no course loaded here has it.
+        """
+        store = self.course_stores.get(usage_key.course_key)
+        if store is None:
+            raise ItemNotFoundError(usage_key)
+        with store.branch_setting(PUBLISHED_ONLY):
+            return store.get_item(usage_key)
 
     def get_courses(self, **kwargs):
         """The course blocks loaded."""

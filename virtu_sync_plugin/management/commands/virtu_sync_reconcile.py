@@ -6,8 +6,9 @@ Sync every course the backend is behind on: for cron, a Kubernetes CronJob, or a
     python manage.py cms virtu_sync_reconcile --course course-v1:A+B+C
 
 A course is behind when its last pass failed or partly failed, it has operations recorded
-but not acknowledged, or its deletion has not been taken by the backend. Each gets one
-pass here (a course in sync is not touched, so a run on a healthy backend sends nothing).
+but not acknowledged, its deletion has not been taken by the backend, or its sync or
+deletion could not be queued (the Celery broker was down). Each gets one pass here (a
+course in sync is not touched, so a run on a healthy backend sends nothing).
 Exit status 1 when a course is still out of sync afterwards, 2 on bad input, 130 when
 interrupted (Ctrl-C prints the summary so far).
 """
@@ -29,7 +30,8 @@ BAD_INPUT = 2
 class Command(BaseCommand):
     help = (
         "Sync every course the Virtu backend is behind on (failed or partial last sync, unacknowledged "
-        "operations, deletion pending); with --dry-run, list them and what each waits for."
+        "operations, deletion pending, sync or deletion not queued); with --dry-run, list them and what each "
+        "waits for."
     )
 
     def add_arguments(self, parser):
