@@ -2102,8 +2102,13 @@ def _export_signature(path: Path) -> tuple:
             for name in (*folders, *files):
                 newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
                 entries += 1
-    sidecar = _sidecar(path)
-    sidecar_text = sidecar.read_text(encoding="utf-8").strip() if sidecar.is_file() else None
+    # A string, not a Path: on Python 3.11 each new Path interns its name, and the churn of
+    # the interpreter's table of interned strings at every read would show in memory tests.
+    sidecar = os.fspath(path) + COURSE_KEY_SIDECAR_SUFFIX
+    sidecar_text = None
+    if os.path.isfile(sidecar):
+        with open(sidecar, encoding="utf-8") as file:
+            sidecar_text = file.read().strip()
     return stat.st_ino, stat.st_ctime_ns, stat.st_size, newest, entries, sidecar_text
 
 
