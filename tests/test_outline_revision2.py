@@ -186,6 +186,21 @@ def test_an_unloadable_problem_bank_freezes_its_units_assessments(studio):
     assert ops(operations) == [("update", bid("vertical", "unit"), ("title",))]
 
 
+def test_an_unloadable_text_block_leaves_its_units_assessments_syncing(studio):
+    builder, _, _, unit = course()
+    first = builder.add_problem(unit, "first")
+    text = builder.add_child(unit, "html", "text", display_name="Text")
+    acknowledged = read(studio, builder)
+    builder.break_block(text)
+    builder.set_fields(first, display_name="First renamed")
+    builder.add_problem(unit, "second")
+    operations = api.diff_outlines(acknowledged, read(studio, builder))
+    assert ops(operations) == [
+        ("create", bid("problem", "second"), ("block_type", "graded", "points", "selection", "title", "weight")),
+        ("update", bid("problem", "first"), ("title",)),
+    ]
+
+
 def test_a_dangling_child_is_kept_and_published_at_falls_back_to_the_read_time(studio):
     builder, _, sequential, unit = course()
     builder.add_problem(unit, "p1")

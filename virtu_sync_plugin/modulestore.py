@@ -60,6 +60,9 @@ ERROR_BLOCK_TYPE = "error"
 RANDOM_BLOCK_TYPES = frozenset({"library_content", "itembank"})
 GROUP_BLOCK_TYPE = "split_test"
 CONDITIONAL_BLOCK_TYPE = "conditional"
+#: Built-in component types that never have children (their classes keep XBlock's
+#: ``has_children = False``): one that does not load cannot hide assessments.
+LEAF_BLOCK_TYPES = frozenset({"html", "video", "discussion"})
 #: The block class of a type with no installed XBlock, in an import (``ImportManager``'s default).
 _IMPORT_DEFAULT_CLASS = "xmodule.hidden_block.HiddenBlock"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -286,7 +289,7 @@ class _OutlineReader:
                 continue
             block_id, block_type, block, selection = child
             if block is None:
-                may_hold = block_type not in self.assessment_block_types
+                may_hold = block_type not in self.assessment_block_types | LEAF_BLOCK_TYPES
                 self.placeholders.append(Placeholder(block_id, unit_id, position, may_hold))
                 continue
             if block_type in self.assessment_block_types and getattr(block, "has_score", False):
