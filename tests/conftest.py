@@ -62,8 +62,8 @@ def studio(settings, tmp_path):
 def backend(settings):
     """
     A reference backend on 127.0.0.1 that the plugin's settings point at. Every request
-    the plugin sent it is checked against the OpenAPI document when the test ends, and
-    every create in it carries every field (the plugin is a revision-2 client).
+    the plugin sent it is checked when the test ends: against the OpenAPI document, and
+    for the :func:`data_field_problems` that the document lets pass.
     """
     from reference_backend.server import ReferenceBackend
     from tests.support.openapi import validate_request
@@ -75,18 +75,25 @@ def backend(settings):
         for request in server.requests():
             if request.headers.get("user-agent", "").startswith("virtu-sync-plugin/"):
                 validate_request(request.method, request.path, request.headers, request.body)
-                assert not incomplete_creates(request.body), incomplete_creates(request.body)
+                problems = data_field_problems(request.body)
+                assert not problems, problems
 
 
-def incomplete_creates(body: bytes) -> list[str]:
-    """The creates of a batch that lack a field of the contract (those of revision 2 included), and what they lack."""
+def data_field_problems(body: bytes) -> list[str]:
+    """
+    The operations of a batch whose ``data`` has a field the contract does not define (a
+    misnamed field, which a backend ignores), or that create without every field (the
+    plugin is a revision-2 client), with what is wrong.
+    """
     problems = []
     for operation in json.loads(body).get("operations", []) if body else []:
-        if operation.get("operation") != "create":
-            continue
-        missing = set(SAMPLE_FIELDS[operation["entity_type"]]) - set(operation["data"])
-        if missing:
-            problems.append(f"{operation['entity_id']} lacks {', '.join(sorted(missing))}")
+        defined = set(SAMPLE_FIELDS[operation["entity_type"]])
+        data = set(operation.get("data", {}))
+        where = f"{operation['operation']} of {operation['entity_id']}"
+        if undefined := data - defined:
+            problems.append(f"{where} has {', '.join(sorted(undefined))}, not defined for a {operation['entity_type']}")
+        if operation["operation"] == "create" and (missing := defined - data):
+            problems.append(f"{where} lacks {', '.join(sorted(missing))}")
     return problems
 
 

@@ -11,6 +11,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from tests.conftest import data_field_problems
 from tests.support import openapi
 from tests.support.contract_samples import REVISION_2_FIELDS, SAMPLE_FIELDS
 
@@ -378,6 +379,36 @@ def test_validate_request_refuses_an_undocumented_path_or_method() -> None:
         openapi.validate_request("POST", "https://virtu.example.org/course-sync/v2/batches", GOOD_HEADERS, GOOD_BODY)
     with pytest.raises(AssertionError, match="GET is not documented for /course-sync/v1/batches"):
         openapi.validate_request("GET", BATCHES_URL, GOOD_HEADERS, None)
+
+
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [
+        (create("topic"), []),
+        (update("unit", {"title": "Renamed"}, position=1), []),
+        (delete("unit"), []),
+        (
+            update("unit", {"title": "Renamed", "visible_to_staff": True}),
+            [f"update of {UNIT_ID} has visible_to_staff, not defined for a unit"],
+        ),
+        (update("unit", {"graded": True}), [f"update of {UNIT_ID} has graded, not defined for a unit"]),
+        (
+            with_change(create("topic"), ("data", "colour"), "red"),
+            [f"create of {TOPIC_ID} has colour, not defined for a topic"],
+        ),
+        (
+            revision_1_create("course"),
+            [f"create of {COURSE_ID} lacks description, grading_policy, other_settings"],
+        ),
+    ],
+    ids=["create", "update", "delete", "misnamed-field", "field-of-another-type", "made-up-field", "incomplete-create"],
+)
+def test_data_field_problems_finds_what_the_backend_fixture_refuses(
+    operation: dict[str, Any], expected: list[str]
+) -> None:
+    body = json.dumps(batch(create("course"), operation)).encode("utf-8")
+
+    assert data_field_problems(body) == expected
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
