@@ -201,26 +201,27 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def check_fields(entity_type: str, data: Any, where: str, *, complete: bool) -> None:
+def known_fields(entity_type: str, data: Any, where: str, *, complete: bool) -> dict[str, Any]:
     """
-    Check an operation's ``data``: known fields with valid values.
+    Check an operation's ``data`` and return its fields of ``entity_type``, each with a valid value.
 
-    When ``complete`` (a create), every field of revision 1 too; those of revision 2 may be left out.
+    Other fields are left out, unchecked: a backend ignores the data fields it does not know (a later
+    revision may add some). When ``complete`` (a create), every field of revision 1 is required; those of
+    revision 2 may be left out.
     """
     if not isinstance(data, dict):
         raise InvalidBatch(f"{where}: expected an object, got {data!r}")
     fields = ENTITY_FIELDS[entity_type]
-    unexpected = sorted(set(data) - set(fields))
-    if unexpected:
-        raise InvalidBatch(f"{where}: unexpected field(s) for a {entity_type}: {', '.join(unexpected)}")
     optional = REVISION_2_FIELDS.get(entity_type, frozenset())
     missing = [name for name in fields if name not in data and name not in optional]
     if complete and missing:
         raise InvalidBatch(
             f"{where}: a {entity_type} create needs every revision-1 field; missing: {', '.join(missing)}"
         )
-    for name, value in data.items():
+    known = {name: value for name, value in data.items() if name in fields}
+    for name, value in known.items():
         fields[name].check(value, f"{where}.{name}")
+    return known
 
 
 def check_keys(

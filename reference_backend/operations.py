@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from .entities import COURSE, NULL, PARENT_TYPE, POSITION, InvalidBatch, check_fields, check_keys, key_rule
+from .entities import COURSE, NULL, PARENT_TYPE, POSITION, InvalidBatch, check_keys, key_rule, known_fields
 from .store import Store, StoredEntity
 
 APPLIED = "applied"
@@ -25,7 +25,7 @@ class Operation:
     """One operation of a batch, its shape checked.
 
     ``parent_id`` and ``position`` are ``None`` when the operation does not set them (and for a course);
-    ``data`` holds the fields it sets (none for a delete).
+    ``data`` holds the fields it sets (none for a delete), without those the backend does not know.
     """
 
     operation_id: str
@@ -91,8 +91,7 @@ class CreateStrategy(OperationStrategy):
         entity_type = raw["entity_type"]
         key_rule(PARENT_TYPE[entity_type]).check(raw["parent_id"], f"{where}.parent_id")
         (NULL if entity_type == COURSE else POSITION).check(raw["position"], f"{where}.position")
-        check_fields(entity_type, raw["data"], f"{where}.data", complete=True)
-        return _operation(raw)
+        return _operation(raw, known_fields(entity_type, raw["data"], f"{where}.data", complete=True))
 
     def apply(self, store: Store, course_id: str, operation: Operation) -> OperationResult:
         existing = store.find(course_id, operation.entity_id)
@@ -122,10 +121,11 @@ class UpdateStrategy(OperationStrategy):
                 raise InvalidBatch(f"{where}: an update that changes parent_id also gives position")
         if "position" in raw:
             POSITION.check(raw["position"], f"{where}.position")
-        check_fields(entity_type, raw["data"], f"{where}.data", complete=False)
+        data = known_fields(entity_type, raw["data"], f"{where}.data", complete=False)
+        # The data as sent, as the document counts it: an update of only unknown fields is valid, and changes nothing.
         if not raw["data"] and "position" not in raw:
             raise InvalidBatch(f"{where}: an update changes something: data is empty and there is no position")
-        return _operation(raw)
+        return _operation(raw, data)
 
     def apply(self, store: Store, course_id: str, operation: Operation) -> OperationResult:
         existing = store.find(course_id, operation.entity_id)
@@ -154,7 +154,7 @@ class DeleteStrategy(OperationStrategy):
 
     def check(self, raw: Mapping[str, Any], where: str) -> Operation:
         check_keys(raw, where, required=ENVELOPE, allowed=ENVELOPE)
-        return _operation(raw)
+        return _operation(raw, {})
 
     def apply(self, store: Store, course_id: str, operation: Operation) -> OperationResult:
         refusal = _identity_refusal(course_id, operation, store.find(course_id, operation.entity_id))
@@ -169,7 +169,7 @@ STRATEGIES: Mapping[str, OperationStrategy] = {
 }
 
 
-def _operation(raw: Mapping[str, Any]) -> Operation:
+def _operation(raw: Mapping[str, Any], data: Mapping[str, Any]) -> Operation:
     position = raw.get("position")
     return Operation(
         operation_id=raw["operation_id"],
@@ -178,7 +178,7 @@ def _operation(raw: Mapping[str, Any]) -> Operation:
         entity_id=raw["entity_id"],
         parent_id=raw.get("parent_id"),
         position=None if position is None else int(position),
-        data=raw.get("data", {}),
+        data=data,
     )
 
 
