@@ -75,18 +75,18 @@ def backend(settings):
         for request in server.requests():
             if request.headers.get("user-agent", "").startswith("virtu-sync-plugin/"):
                 validate_request(request.method, request.path, request.headers, request.body)
-                problems = data_field_problems(request.body)
+                problems = data_field_problems(json.loads(request.body).get("operations", []) if request.body else [])
                 assert not problems, problems
 
 
-def data_field_problems(body: bytes) -> list[str]:
+def data_field_problems(operations: list[dict]) -> list[str]:
     """
-    The operations of a batch whose ``data`` has a field the contract does not define (a
+    The operations (in their wire form) whose ``data`` has a field the contract does not define (a
     misnamed field, which a backend ignores), or that create without every field (the
     plugin is a revision-2 client), with what is wrong.
     """
     problems = []
-    for operation in json.loads(body).get("operations", []) if body else []:
+    for operation in operations:
         defined = set(SAMPLE_FIELDS[operation["entity_type"]])
         data = set(operation.get("data", {}))
         where = f"{operation['operation']} of {operation['entity_id']}"

@@ -38,6 +38,7 @@ from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 from olx_modulestore import DRAFT_PREFERRED, PUBLISHED_ONLY, OlxError, OlxModuleStore, load_course_export
 
+from tests.conftest import data_field_problems
 from tests.support import openapi
 from virtu_sync_plugin.backend_client import (
     MAX_DETAIL_CHARS,
@@ -141,9 +142,12 @@ def read_everything(path: Path):
             outlines.append(outline_from_course_block(course_block, course.id, assessment_block_types=BLOCK_TYPES))
     store.get_course_summaries()
     event(f"read: {min(len(outlines[0]), 5)}{'+' if len(outlines[0]) >= 5 else ''} entities")
-    for operation in diff_outlines(None, outlines[0]):
-        wire = json.loads(json.dumps(operation.to_dict(), allow_nan=False))
+    wires = [
+        json.loads(json.dumps(operation.to_dict(), allow_nan=False)) for operation in diff_outlines(None, outlines[0])
+    ]
+    for wire in wires:
         assert openapi.is_valid("Operation", wire), openapi.schema_errors("Operation", wire)
+    assert not data_field_problems(wires)  # the document lets a misnamed data field pass
     return outlines
 
 

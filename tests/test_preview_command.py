@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from olx_modulestore import pack_export
 
 from demo.export_editor import ExportEditor, edit_sample_course
-from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, require_demo_course
+from tests.conftest import DEMO_COURSE_ID, SAMPLE_COURSE, SAMPLE_COURSE_ID, data_field_problems, require_demo_course
 from tests.support.openapi import assert_valid
 from virtu_sync_plugin import api
 from virtu_sync_plugin.export_diff import outline_of_export
@@ -90,6 +90,7 @@ def test_json_lines_are_the_operations_in_their_wire_form(edited_sample):
 
     for operation in operations:
         assert_valid("Operation", operation)
+    assert not data_field_problems(operations)  # the document lets a misnamed data field pass
     assert {(op["operation"], op["entity_id"]) for op in operations} == EXPECTED_SAMPLE_CHANGES
     assert [op["operation"] for op in operations] == ["create"] + ["update"] * 8 + ["delete"]  # the contract's order
     rename = next(op for op in operations if op["entity_id"] == block("sequential", "numbers_intro"))
