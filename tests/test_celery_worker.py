@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from demo.export_editor import ExportEditor
 from tests.celery_app import app as celery_app
 from tests.conftest import REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
+from tests.support.workers import worker_environment
 from virtu_sync_plugin import api
 from virtu_sync_plugin.models import CourseSyncState, SyncRun
 
@@ -96,16 +97,9 @@ def worker_retry_delays():
 def celery_worker(redis_url, studio, backend, settings, tmp_path, worker_retry_delays):
     """Two worker processes (prefork) on the test's database, modulestore root and backend."""
     assert _redis_command(redis_url, b"FLUSHALL").startswith(b"+OK")  # no task left by an earlier test
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "PYTHONPATH": str(REPO_ROOT),
-        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
-        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
-        "VIRTU_TEST_BACKEND_URL": backend.url,
-        "VIRTU_TEST_BROKER_URL": redis_url,
-        "VIRTU_TEST_RETRY_DELAYS": worker_retry_delays,
-    }
+    environment = worker_environment(
+        settings, VIRTU_TEST_BROKER_URL=redis_url, VIRTU_TEST_RETRY_DELAYS=worker_retry_delays
+    )
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [

@@ -143,7 +143,7 @@ def test_a_worker_killed_during_a_slow_read_is_still_taken_over(studio, backend,
     lease = 2.0
     settings.VIRTU_SYNC_LEASE_SECONDS = lease
     studio.publish_export(SAMPLE_COURSE)
-    environment = worker_environment(settings, backend, VIRTU_TEST_LEASE_SECONDS=str(lease))
+    environment = worker_environment(settings, VIRTU_TEST_LEASE_SECONDS=str(lease))
     worker = start_worker("tests.crash_worker", SAMPLE_COURSE_ID, "slow_read", environment=environment)
     try:
         wait_until(SyncRun.objects.exists, 60, "the worker's pass to start")

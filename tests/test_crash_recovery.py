@@ -20,7 +20,7 @@ CRASH_POINTS = ["before_send", "after_apply", "snapshot_write", "second_batch"]
 
 
 def run_worker_until_it_dies(point, settings, backend):
-    environment = worker_environment(settings, backend, VIRTU_TEST_BATCH_SIZE="8")
+    environment = worker_environment(settings, VIRTU_TEST_BATCH_SIZE="8")
     run_until_killed("tests.crash_worker", SAMPLE_COURSE_ID, point, environment=environment)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,7 +15,6 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from edx_django_utils.cache import RequestCache
 from waffle.models import Switch
@@ -24,6 +22,7 @@ from waffle.models import Switch
 from demo.export_editor import ExportEditor, edit_sample_course
 from reference_backend.faults import Fault
 from tests.conftest import REPO_ROOT, SAMPLE_COURSE, SAMPLE_COURSE_ID
+from tests.support.workers import worker_environment
 from virtu_sync_plugin import api, backend_client, course_lease, retention, sync, tasks
 from virtu_sync_plugin.conf import settings_problems
 from virtu_sync_plugin.core.snapshot import replay_mark, snapshot_from_json
@@ -253,19 +252,10 @@ def prune_command(*arguments: str) -> str:
 
 def run_prune_command(*arguments: str, settings) -> subprocess.CompletedProcess:
     """``manage.py virtu_sync_prune`` as an operator runs it, on this test's database."""
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "PYTHONPATH": str(REPO_ROOT),
-        "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
-        "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
-        "VIRTU_TEST_BACKEND_URL": settings.VIRTU_SYNC_BACKEND_URL,
-        "VIRTU_TEST_BROKER_URL": "memory://",
-    }
     return subprocess.run(
         [sys.executable, "manage.py", "virtu_sync_prune", *arguments],
         cwd=REPO_ROOT,
-        env=environment,
+        env=worker_environment(settings),
         capture_output=True,
         text=True,
         timeout=120,

@@ -21,9 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mysql]
 
 
 def run_pruner_until_it_dies(step, settings, backend):
-    run_until_killed(
-        "tests.crash_prune_worker", SAMPLE_COURSE_ID, step, environment=worker_environment(settings, backend)
-    )
+    run_until_killed("tests.crash_prune_worker", SAMPLE_COURSE_ID, step, environment=worker_environment(settings))
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -12,7 +12,7 @@ from django.db import connection
 from tests.conftest import REPO_ROOT
 
 
-def worker_environment(settings, backend, **extra: str) -> dict[str, str]:
+def worker_environment(settings, **extra: str) -> dict[str, str]:
     """The environment of a worker (``tests.worker_settings``) on this test's database, store and backend."""
     return {
         **os.environ,
@@ -20,7 +20,7 @@ def worker_environment(settings, backend, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(REPO_ROOT),
         "VIRTU_TEST_DATABASE": connection.settings_dict["NAME"],
         "VIRTU_TEST_OLX_ROOT": settings.MODULESTORE["default"]["OPTIONS"]["olx_root"],
-        "VIRTU_TEST_BACKEND_URL": backend.url,
+        "VIRTU_TEST_BACKEND_URL": settings.VIRTU_SYNC_BACKEND_URL,
         "VIRTU_TEST_BROKER_URL": "memory://",
         **extra,
     }
